@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make book` and `make test`.
+# Both create .venv and install what is missing; nothing is reinstalled when
+# requirements.txt and pyproject.toml are unchanged (the stamp file below).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.nnbook-installed
+COURSE := $(BIN)/python -m nnbook.course
+# One thread per process: on 2 cores, torch with two threads next to another busy
+# process (a second pytest worker, a grading worker) ran ~100x slower.
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PYTHONHASHSEED := 0
+JOBS ?= 2
+
+.PHONY: help setup book book-instructor test test-unit test-notebooks release grade bench clean
+
+help:
+	@echo "make book             build the student site into _build/html"
+	@echo "make book-instructor  build the instructor site into _build/instructor/html"
+	@echo "make test             run every test (unit, notebooks, grading round trips, site)"
+	@echo "make release          write student notebooks under release/"
+	@echo "make bench            run the benchmarks in benchmarks/"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)
+	@tools/system-deps.sh
+
+book: setup
+	$(COURSE) site --edition student
+
+book-instructor: setup
+	$(COURSE) site --edition instructor
+
+release: setup
+	$(COURSE) release
+
+test: setup
+	@tools/system-deps.sh --browser || true
+	$(COURSE) site --edition student
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests chapters --nbval \
+	    --nbval-sanitize-with .ci/nbval-sanitize.cfg --nbval-current-env
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build release submitted autograded feedback gradebook.db

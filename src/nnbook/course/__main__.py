@@ -1,0 +1,3 @@
+from nnbook.course.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""nbgrader assignments generated from the chapters.
+
+``chapters/chNN_*.ipynb`` -> ``<course>/source/chNN/chNN_*.ipynb`` (hidden tests baked,
+see :mod:`nnbook.checks`) -> ``nbgrader generate_assignment`` -> ``<course>/release/chNN/``.
+
+``<course>`` is the grading root: the repository itself by default, or any folder (tests
+use a temporary one). nbgrader always runs with the repository's ``nbgrader_config.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from nnbook.course.editions import bake_reference_cases
+from nnbook.course.paths import Chapter, CourseError
+
+
+def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command for the course at ``course`` with the repository's config."""
+    # nbgrader runs helpers (alembic) by name: the venv's bin folder must be on PATH.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, PATH=path, NNBOOK_GRADING_ROOT=str(course), NNBOOK_COURSE_ROOT=str(root))
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={root / 'nbgrader_config.py'}"]
+    done = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
+    """The chapter as an nbgrader source notebook, with reference cases baked in."""
+    nb = nbformat.read(chapter.path, as_version=4)
+    previous = os.environ.get("NNBOOK_COURSE_ROOT")
+    os.environ["NNBOOK_COURSE_ROOT"] = str(root)
+    try:
+        nb = bake_reference_cases(nb)
+    finally:
+        if previous is None:
+            os.environ.pop("NNBOOK_COURSE_ROOT")
+        else:
+            os.environ["NNBOOK_COURSE_ROOT"] = previous
+    target = course / "source" / chapter.assignment / chapter.path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for asset in chapter.path.parent.iterdir():
+        # data files or images a chapter opens by relative path travel with it
+        if asset.is_dir() and asset.name == f"{chapter.name}_files":
+            shutil.copytree(asset, target.parent / asset.name, dirs_exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+def release(root: Path, course: Path, chapters: list[Chapter]) -> list[Path]:
+    """Generate and release each chapter; return the student notebooks written."""
+    course.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        write_source(root, course, chapter)
+        nbgrader(root, course, "generate_assignment", chapter.assignment, "--force")
+        released = course / "release" / chapter.assignment / chapter.path.name
+        if not released.is_file():
+            raise CourseError(f"nbgrader did not write {released}")
+        written.append(released)
+        print(f"[nnbook] released {released}")
+    return written
