@@ -9,7 +9,9 @@ use a temporary one). nbgrader always runs with the repository's ``nbgrader_conf
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +19,32 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.course.editions import bake_reference_cases
+from nnbook.checks import encode_cases, reference_cases
 from nnbook.course.paths import Chapter, CourseError
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+# A hidden-test call whose reference cases are not baked in yet:
+#   compare_with_reference(fn, "ch01.key"   [, rtol=...])
+_REFERENCE_CALL = re.compile(r"compare_with_reference\(\s*(?P<fn>[^,()]+(?:\([^()]*\))?)\s*,\s*(?P<q>[\"'])(?P<key>[\w.]+)(?P=q)")
+
+
+def bake_reference_cases(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Write each hidden test's reference inputs and outputs into the test itself.
+
+    Run at assignment generation, in the instructor's repository. The grading kernel then
+    compares against literal data and never needs (or can reach) ``solutions/``.
+    """
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+            continue
+        cell.source = _REFERENCE_CALL.sub(_with_cases, cell.source)
+    return nb
+
+
+def _with_cases(match: re.Match) -> str:
+    baked = encode_cases(reference_cases(match.group("key")))
+    return f"{match.group(0)}, cases=r'''{baked}'''"
 
 
 def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

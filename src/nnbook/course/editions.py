@@ -9,17 +9,10 @@ shows exactly the stub that the released assignment contains.
 from __future__ import annotations
 
 import copy
-import re
 
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-from nnbook.checks import encode_cases, reference_cases
-
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-# A hidden-test call whose reference cases are not baked in yet:
-#   compare_with_reference(fn, "ch01.key"   [, rtol=...])
-_REFERENCE_CALL = re.compile(r"compare_with_reference\(\s*(?P<fn>[^,()]+(?:\([^()]*\))?)\s*,\s*(?P<q>[\"'])(?P<key>[\w.]+)(?P=q)")
 
 
 def _is_solution(cell) -> bool:
@@ -45,22 +38,3 @@ def instructor_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if "hide-input" not in tags:
                 tags.append("hide-input")
     return nb
-
-
-def bake_reference_cases(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Write each hidden test's reference inputs and outputs into the test itself.
-
-    Run at assignment generation, in the instructor's repository. The grading kernel then
-    compares against literal data and never needs (or can reach) ``solutions/``.
-    """
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
-            continue
-        cell.source = _REFERENCE_CALL.sub(_with_cases, cell.source)
-    return nb
-
-
-def _with_cases(match: re.Match) -> str:
-    baked = encode_cases(reference_cases(match.group("key")))
-    return f"{match.group(0)}, cases=r'''{baked}'''"
