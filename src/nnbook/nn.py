@@ -1,0 +1,206 @@
+"""Neural networks made of scalar ``Value``s: Neuron -> Layer -> MLP.
+
+Initialisation (deterministic, documented so results can be reproduced):
+each weight is drawn from ``numpy.random.default_rng(seed).uniform(-1, 1)``
+and each bias starts at 0, as in micrograd. An ``MLP`` creates one generator
+from its ``seed`` and hands it to its layers in order, so ``MLP(..., seed=0)``
+always builds the same network. Weights are easy to copy in and out as numpy
+arrays with ``get_weights()`` / ``set_weights()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import Value, _dot
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+
+# name -> function applied to a neuron's weighted sum (None: leave it as is)
+ACTIVATIONS = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+
+def _check_activation(name):
+    if name not in ACTIVATIONS:
+        valid = ", ".join(repr(k) for k in ACTIVATIONS)
+        raise ValueError(f"unknown activation {name!r}; valid ones are {valid}")
+    return name
+
+
+def _as_values(xs):
+    """Inputs as Values: numbers become constant leaves of the graph."""
+    return [x if isinstance(x, Value) else Value(x) for x in xs]
+
+
+def _as_rng(rng):
+    """Accept a Generator, an int seed, or None (meaning seed 0)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(0 if rng is None else rng)
+
+
+class Module:
+    """Anything with parameters: knows how to list and reset them."""
+
+    def parameters(self):
+        return []
+
+    def zero_grad(self):
+        # Parameters may be scalar Values (grad is a float) or array-backed
+        # tensors (grad is an ndarray, reset in place so views stay valid).
+        for p in self.parameters():
+            if p.grad is None:  # nothing accumulated yet
+                continue
+            if isinstance(p.grad, np.ndarray):
+                p.grad[...] = 0.0
+            else:
+                p.grad = 0.0
+
+    def num_parameters(self):
+        return int(sum(np.size(p.data) for p in self.parameters()))
+
+
+class Neuron(Module):
+    """out = activation(w . x + b) for one output.
+
+    ``fused=True`` (the default) computes ``w . x + b`` as a single ``dot``
+    node, which makes training several times faster; ``fused=False`` builds
+    it from ``+`` and ``*`` nodes, as you would by hand, which is nicer to
+    draw with ``nnbook.graph.draw_graph``. Both give the same numbers.
+    """
+
+    def __init__(self, nin, activation="relu", rng=None, fused=True):
+        self.nin = int(nin)
+        self.fused = bool(fused)
+        self.activation = _check_activation(activation)
+        rng = _as_rng(rng)
+        self.w = [Value(float(v)) for v in rng.uniform(-1.0, 1.0, self.nin)]
+        self.b = Value(0.0)
+        self._act = ACTIVATIONS[activation]
+
+    def __call__(self, x):
+        if len(x) != self.nin:
+            raise ValueError(f"Neuron expected {self.nin} inputs, got {len(x)}")
+        return self._forward(_as_values(x))
+
+    def _forward(self, x):
+        """The neuron on a list of Values (its caller checked the length)."""
+        if self.fused:
+            act = _dot(self.w, x, self.b)
+        else:  # the same sum, b + w0*x0 + w1*x1 + ..., one op at a time
+            act = self.b
+            for wi, xi in zip(self.w, x):
+                act = act + wi * xi
+        return act if self._act is None else self._act(act)
+
+    def parameters(self):
+        return self.w + [self.b]
+
+    def __repr__(self):
+        return f"Neuron({self.nin} inputs, {self.activation})"
+
+
+class Layer(Module):
+    """``nout`` independent neurons reading the same inputs."""
+
+    def __init__(self, nin, nout, activation="relu", rng=None, fused=True):
+        self.nin, self.nout = int(nin), int(nout)
+        self.activation = _check_activation(activation)
+        rng = _as_rng(rng)
+        self.neurons = [Neuron(nin, activation, rng, fused) for _ in range(self.nout)]
+
+    def __call__(self, x):
+        if len(x) != self.nin:
+            raise ValueError(f"Layer expected {self.nin} inputs, got {len(x)}")
+        x = _as_values(x)  # once here rather than once per neuron
+        out = [n._forward(x) for n in self.neurons]
+        # A single output comes back as a Value (handy for the loss), as in micrograd.
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def get_weights(self):
+        """(W, b) as numpy arrays of shapes (nout, nin) and (nout,)."""
+        W = np.array([[w.data for w in n.w] for n in self.neurons], dtype=float)
+        b = np.array([n.b.data for n in self.neurons], dtype=float)
+        return W, b
+
+    def set_weights(self, W, b):
+        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
+            raise ValueError(
+                f"Layer({self.nin} -> {self.nout}) needs W of shape "
+                f"{(self.nout, self.nin)} and b of shape {(self.nout,)}, "
+                f"got {W.shape} and {b.shape}"
+            )
+        for n, row, bias in zip(self.neurons, W, b):
+            for w, v in zip(n.w, row):
+                w.data = float(v)
+            n.b.data = float(bias)
+
+    def __repr__(self):
+        return f"Layer({self.nin} -> {self.nout} {self.activation})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: layers applied one after the other.
+
+    ``activations``: None (relu on hidden layers, linear on the last), one
+    name for every layer, or a list with one name per layer.
+    ``fused``: see ``Neuron``.
+    """
+
+    def __init__(self, nin, nouts, activations=None, seed=0, fused=True):
+        nouts = list(nouts)
+        if not nouts:
+            raise ValueError("MLP needs at least one layer size in nouts, got []")
+        if activations is None:
+            activations = ["relu"] * (len(nouts) - 1) + ["linear"]
+        elif isinstance(activations, str):
+            activations = [activations] * len(nouts)
+        else:
+            activations = list(activations)
+            if len(activations) != len(nouts):
+                raise ValueError(
+                    f"MLP got {len(nouts)} layer sizes but {len(activations)} activations"
+                )
+        rng = np.random.default_rng(seed)
+        sizes = [nin] + nouts
+        self.nin = int(nin)
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activations[i], rng, fused)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x):
+        if len(x) != self.nin:
+            raise ValueError(f"MLP expected {self.nin} inputs, got {len(x)}")
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def get_weights(self):
+        """One (W (nout, nin), b (nout,)) pair of numpy arrays per layer."""
+        return [layer.get_weights() for layer in self.layers]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self.layers):
+            raise ValueError(
+                f"MLP has {len(self.layers)} layers, got weights for {len(weights)}"
+            )
+        for layer, (W, b) in zip(self.layers, weights):
+            layer.set_weights(W, b)
+
+    def __repr__(self):
+        body = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
+        return f"MLP({self.nin} -> [{body}], {self.num_parameters()} parameters)"

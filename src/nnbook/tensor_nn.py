@@ -1,0 +1,250 @@
+"""Layers and MLPs built on `nnbook.tensor.Tensor`.
+
+`TensorMLP` is the array version of `nnbook.nn.MLP`: same constructor, same
+activation names, same initialisation stream, so ``TensorMLP(2, [16, 16, 1],
+seed=0)`` starts from exactly the weights of ``MLP(2, [16, 16, 1], seed=0)``.
+
+Weight layout
+-------------
+A `Linear` layer stores ``W`` with shape ``(nin, nout)`` and computes
+``x @ W + b`` for a batch ``x`` of shape ``(batch, nin)``: one sample per row,
+and the matrix product reads left to right like the data flows.  The scalar
+`MLP` and ``torch.nn.Linear`` both store the transpose, ``(nout, nin)``,
+one row per neuron; `get_weights` / `set_weights` / `to_torch` speak that
+format and transpose at the boundary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .nn import ACTIVATIONS, Module
+from .tensor import Tensor, linear
+
+__all__ = ["Linear", "TensorMLP", "INITS"]
+
+INITS = ("uniform", "kaiming")
+
+# How each activation name of `nnbook.nn` is applied to a Tensor.
+_TENSOR_ACTIVATIONS = {
+    "relu": Tensor.relu,
+    "tanh": Tensor.tanh,
+    "sigmoid": Tensor.sigmoid,
+    "linear": None,
+}
+assert set(_TENSOR_ACTIVATIONS) == set(ACTIVATIONS), "keep in sync with nnbook.nn"
+
+
+def _check_activation(name: str) -> str:
+    if name not in _TENSOR_ACTIVATIONS:
+        valid = ", ".join(repr(k) for k in _TENSOR_ACTIVATIONS)
+        raise ValueError(f"unknown activation {name!r}; valid ones are {valid}")
+    return name
+
+
+def _as_rng(rng=None, seed=None) -> np.random.Generator:
+    if rng is not None and seed is not None:
+        raise ValueError("pass either rng or seed, not both")
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is not None:
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return np.random.default_rng(0 if seed is None else seed)
+
+
+class Linear(Module):
+    """``activation(x @ W + b)`` with ``W`` of shape (nin, nout).
+
+    init="uniform": weights U(-1, 1), the scalar `MLP`'s scheme (drawn in its
+        order, one neuron's row at a time) so both start identical.
+    init="kaiming": weights N(0, 2 / nin), which keeps the scale of relu
+        activations steady through deep networks.
+    Biases start at zero in both cases.
+    """
+
+    def __init__(self, nin, nout, activation="linear", *, rng=None, seed=None,
+                 init="uniform", dtype=np.float64):
+        self.nin, self.nout = int(nin), int(nout)
+        if self.nin < 1 or self.nout < 1:
+            raise ValueError(f"Linear needs positive sizes, got nin={nin}, nout={nout}")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; valid ones are {', '.join(map(repr, INITS))}")
+        self.activation = _check_activation(activation)
+        self.init = init
+        rng = _as_rng(rng, seed)
+        if init == "uniform":
+            rows = rng.uniform(-1.0, 1.0, (self.nout, self.nin))
+        else:
+            rows = rng.normal(0.0, np.sqrt(2.0 / self.nin), (self.nout, self.nin))
+        self.W = Tensor(rows.T, requires_grad=True, label="W", dtype=dtype)
+        self.b = Tensor(np.zeros(self.nout), requires_grad=True, label="b", dtype=dtype)
+        self._act = _TENSOR_ACTIVATIONS[activation]
+
+    def __call__(self, x):
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=self.W.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.nin:
+            raise ValueError(
+                f"Linear({self.nin} -> {self.nout}) expected inputs of shape (batch, {self.nin}), "
+                f"got {x.shape}"
+            )
+        out = linear(x, self.W, self.b)  # x @ W + b as a single graph node
+        return out if self._act is None else self._act(out)
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def get_weights(self):
+        """(W (nout, nin), b (nout,)) copies, in the scalar `MLP`'s format."""
+        return self.W.data.T.copy(), self.b.data.copy()
+
+    def set_weights(self, W, b):
+        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
+            raise ValueError(
+                f"Linear({self.nin} -> {self.nout}) needs W of shape {(self.nout, self.nin)} "
+                f"and b of shape {(self.nout,)}, got {W.shape} and {b.shape}"
+            )
+        # Write into the existing arrays so optimisers holding them stay valid.
+        self.W.data[...] = W.T
+        self.b.data[...] = b
+
+    def __repr__(self):
+        return f"Linear({self.nin} -> {self.nout} {self.activation})"
+
+
+class TensorMLP(Module):
+    """Layers of `Linear` applied in turn; mirrors `nnbook.nn.MLP`.
+
+    ``activations``: None (relu on hidden layers, linear on the last), one
+    name for every layer, or a list with one name per layer.
+    """
+
+    def __init__(self, nin, nouts, activations=None, seed=0, *, init="uniform", dtype=np.float64):
+        nouts = [int(n) for n in nouts]
+        if not nouts:
+            raise ValueError("TensorMLP needs at least one layer size in nouts, got []")
+        if activations is None:
+            activations = ["relu"] * (len(nouts) - 1) + ["linear"]
+        elif isinstance(activations, str):
+            activations = [activations] * len(nouts)
+        else:
+            activations = list(activations)
+            if len(activations) != len(nouts):
+                raise ValueError(
+                    f"TensorMLP got {len(nouts)} layer sizes but {len(activations)} activations"
+                )
+        # One generator shared by the layers in order, exactly like MLP.
+        rng = np.random.default_rng(seed)
+        sizes = [int(nin)] + nouts
+        self.nin = int(nin)
+        self.layers = [
+            Linear(sizes[i], sizes[i + 1], activations[i], rng=rng, init=init, dtype=dtype)
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    @property
+    def activations(self):
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def nouts(self):
+        return [layer.nout for layer in self.layers]
+
+    # ------------------------------------------------ moving weights around
+    def get_weights(self):
+        """One (W (nout, nin), b (nout,)) pair of numpy arrays per layer."""
+        return [layer.get_weights() for layer in self.layers]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self.layers):
+            raise ValueError(
+                f"TensorMLP has {len(self.layers)} layers, got weights for {len(weights)}"
+            )
+        for layer, (W, b) in zip(self.layers, weights):
+            layer.set_weights(W, b)
+
+    @classmethod
+    def from_mlp(cls, mlp, dtype=np.float64) -> "TensorMLP":
+        """A TensorMLP with the architecture and current weights of a scalar `MLP`."""
+        acts = [layer.activation for layer in mlp.layers]
+        model = cls(mlp.nin, [layer.nout for layer in mlp.layers], acts, dtype=dtype)
+        model.set_weights(mlp.get_weights())
+        return model
+
+    def to_torch(self, dtype=None):
+        """An equivalent ``torch.nn.Sequential`` holding copies of our weights."""
+        import torch
+
+        dtype = dtype or (torch.float32 if self.layers[0].W.dtype == np.float32 else torch.float64)
+        modules = []
+        for layer in self.layers:
+            lin = torch.nn.Linear(layer.nin, layer.nout, dtype=dtype)
+            W, b = layer.get_weights()
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W))
+                lin.bias.copy_(torch.from_numpy(b))
+            modules.append(lin)
+            act = _TORCH_ACTIVATIONS[layer.activation]
+            if act is not None:
+                modules.append(act())
+        return torch.nn.Sequential(*modules)
+
+    @classmethod
+    def from_torch(cls, seq, dtype=np.float64) -> "TensorMLP":
+        """Read a ``Sequential`` of Linear layers, each optionally followed by
+        ReLU / Tanh / Sigmoid, as made by `to_torch`."""
+        import torch
+
+        names = {torch.nn.ReLU: "relu", torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
+        linears, acts = [], []
+        for m in seq:
+            if isinstance(m, torch.nn.Linear):
+                if m.bias is None:
+                    raise ValueError(f"from_torch needs Linear layers with a bias, got {m!r}")
+                linears.append(m)
+                acts.append("linear")
+            elif type(m) in names and linears and acts[-1] == "linear":
+                acts[-1] = names[type(m)]
+            else:
+                raise ValueError(f"from_torch cannot translate module {m!r}")
+        if not linears:
+            raise ValueError("from_torch needs at least one torch.nn.Linear")
+        model = cls(linears[0].in_features, [m.out_features for m in linears], acts, dtype=dtype)
+        model.set_weights(
+            [(m.weight.detach().cpu().double().numpy(),
+              m.bias.detach().cpu().double().numpy()) for m in linears]
+        )
+        return model
+
+    def __repr__(self):
+        body = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
+        return f"TensorMLP({self.nin} -> [{body}], {self.num_parameters()} parameters)"
+
+
+class _LazyTorchActivations(dict):
+    """Activation name -> torch module class, importing torch only when used."""
+
+    def __missing__(self, name):
+        import torch
+
+        table = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh,
+                 "sigmoid": torch.nn.Sigmoid, "linear": None}
+        self.update(table)
+        return table[name]
+
+
+_TORCH_ACTIVATIONS = _LazyTorchActivations()
