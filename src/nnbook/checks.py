@@ -102,7 +102,12 @@ def _mismatch(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
 
 
 def _is_numeric_sequence(seq: Any) -> bool:
-    return all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in seq)
+    """True for (nested) lists of numbers, which compare as arrays."""
+    try:
+        kind = np.asarray(seq).dtype.kind
+    except ValueError:  # ragged nesting
+        return False
+    return kind in "iuf"
 
 
 # ----------------------------------------------------------------- JSON for the cases

@@ -31,7 +31,7 @@ Broadcasting
 numpy lets ``(3, 1) + (4,)`` produce a ``(3, 4)`` result.  The gradient that
 comes back has the shape of the result, so before handing it to an operand we
 sum it over every axis along which that operand was stretched
-(`_unbroadcast`).  Forgetting this step is the classic bug of hand-written
+(`unbroadcast`).  Forgetting this step is the classic bug of hand-written
 autograd engines.
 """
 
@@ -73,7 +73,7 @@ def _as_array(data, dtype) -> np.ndarray:
     return np.array(arr, dtype=dtype)
 
 
-def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum `grad` down to `shape`, undoing numpy broadcasting.
 
     Broadcasting (a) prepends axes to the smaller operand and (b) stretches
@@ -228,8 +228,8 @@ class Tensor:
 
         def backward(g):
             return (
-                _unbroadcast(g, a.shape) if x.requires_grad else None,
-                _unbroadcast(g, b.shape) if y.requires_grad else None,
+                unbroadcast(g, a.shape) if x.requires_grad else None,
+                unbroadcast(g, b.shape) if y.requires_grad else None,
             )
 
         return _result(out, (self, other), backward, "+")
@@ -245,8 +245,8 @@ class Tensor:
 
         def backward(g):
             return (
-                _unbroadcast(g, a.shape) if x.requires_grad else None,
-                _unbroadcast(-g, b.shape) if y.requires_grad else None,
+                unbroadcast(g, a.shape) if x.requires_grad else None,
+                unbroadcast(-g, b.shape) if y.requires_grad else None,
             )
 
         return _result(out, (self, other), backward, "-")
@@ -263,8 +263,8 @@ class Tensor:
         def backward(g):
             # d(ab)/da = b and d(ab)/db = a, each then summed back to shape.
             return (
-                _unbroadcast(g * b, a.shape) if x.requires_grad else None,
-                _unbroadcast(g * a, b.shape) if y.requires_grad else None,
+                unbroadcast(g * b, a.shape) if x.requires_grad else None,
+                unbroadcast(g * a, b.shape) if y.requires_grad else None,
             )
 
         return _result(out, (self, other), backward, "*")
@@ -281,8 +281,8 @@ class Tensor:
         def backward(g):
             # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2 = -(a/b)/b, reusing the output.
             return (
-                _unbroadcast(g / b, a.shape) if x.requires_grad else None,
-                _unbroadcast(-g * out / b, b.shape) if y.requires_grad else None,
+                unbroadcast(g / b, a.shape) if x.requires_grad else None,
+                unbroadcast(-g * out / b, b.shape) if y.requires_grad else None,
             )
 
         return _result(out, (self, other), backward, "/")
