@@ -307,7 +307,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 def _announce(message: str, loud: bool = False) -> None:
     """Print which data is used. Fallbacks get a framed banner that is hard to miss."""
-    line = f"[nnbook.data] {message}"
+    # Show the home folder as ~ so the message (and notebook outputs) read the same for everyone.
+    line = f"[nnbook.data] {message}".replace(str(Path.home()), "~")
     if loud:
         bar = "!" * min(len(line), 100)
         line = f"{bar}\n{line}\n{bar}"

@@ -1,0 +1,153 @@
+"""Plain training and evaluation loops for PyTorch classifiers (in the style of PyTorch's examples/mnist).
+
+The models return logits, so the loss is ``F.cross_entropy(logits, target)`` throughout.
+(Applying ``softmax`` and then ``F.nll_loss`` is a classic bug: ``nll_loss`` expects
+LOG-probabilities and merely picks ``-input[target]``, so on probabilities it computes
+``-p_target``, a different and badly behaved objective.)
+
+Progress bars are text ``tqdm`` bars written to stderr: they redraw in place with ``\\r``
+in a terminal and in Jupyter, and the final line (counts, elapsed time, rate) is what a
+saved notebook keeps. Pass ``progress=False`` to switch them off.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.std import tqdm  # text bars everywhere (tqdm.auto would make Jupyter widgets)
+
+__all__ = ["train", "test", "predict", "confusion_matrix", "most_confident_mistakes", "save", "load"]
+
+
+def _bar(iterable, total, desc, progress):
+    # mininterval=0.5 s keeps the saved notebook output small; leave=True keeps the final line.
+    return tqdm(iterable, total=total, desc=desc, disable=not progress, mininterval=0.5, leave=True,
+                dynamic_ncols=False, ncols=100)  # fmt: skip
+
+
+def train(model, loader, optimizer, device, scheduler=None, epoch: int = 1, progress: bool = True) -> list[float]:
+    """One epoch of mini-batch training; returns the loss of every batch (floats).
+
+    For each batch: move it to ``device``, zero the gradients, compute
+    ``F.cross_entropy`` on the model's logits, back-propagate, take an optimiser step,
+    and, if a ``scheduler`` is given, step it too. The scheduler is stepped once per
+    BATCH, so build it with the total number of batches (e.g.
+    ``CosineAnnealingLR(optimizer, T_max=epochs * len(loader))``).
+    """
+    model.train()  # dropout on (and batch-norm statistics updating, if any)
+    losses: list[float] = []
+    bar = _bar(loader, len(loader), f"epoch {epoch}", progress)
+    for data, target in bar:
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(data), target)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.4f}", refresh=False)
+    bar.close()
+    return losses
+
+
+def test(model, loader, device, progress: bool = False) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy (a fraction in [0, 1]) of ``model`` on ``loader``.
+
+    Runs in eval mode (dropout off) and under ``torch.no_grad()`` (no graph is built,
+    which saves memory and time). The two are separate things and both are needed.
+    Restores the model's previous mode afterwards.
+    """
+    was_training = model.training
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for data, target in _bar(loader, len(loader), "test", progress):
+            data, target = data.to(device), target.to(device)
+            logits = model(data)
+            total_loss += F.cross_entropy(logits, target, reduction="sum").item()
+            correct += (logits.argmax(dim=1) == target).sum().item()
+            count += len(target)
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("the loader yielded no examples")
+    return total_loss / count, correct / count
+
+
+def predict(model, loader, device) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N, C) float32 and true labels (N,) int64 for every example of ``loader``.
+
+    Probabilities are the softmax of the logits, computed in eval mode without gradients.
+    Use a loader with ``shuffle=False`` so rows stay in dataset order.
+    """
+    was_training = model.training
+    model.eval()
+    probs, labels = [], []
+    with torch.no_grad():
+        for data, target in loader:
+            probs.append(model(data.to(device)).softmax(dim=1).cpu())
+            labels.append(target.cpu())
+    model.train(was_training)
+    return torch.cat(probs).numpy(), torch.cat(labels).numpy().astype(np.int64)
+
+
+def confusion_matrix(labels, preds, n_classes: int | None = None) -> np.ndarray:
+    """Counts ``cm[i, j]`` = number of examples of true class i predicted as class j (int64)."""
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    preds = np.asarray(preds, dtype=np.int64).ravel()
+    if labels.shape != preds.shape:
+        raise ValueError(f"labels and preds differ in length: {labels.shape[0]} vs {preds.shape[0]}")
+    if n_classes is None:
+        n_classes = int(max(labels.max(initial=-1), preds.max(initial=-1))) + 1
+    if labels.size and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= n_classes):
+        raise ValueError(f"labels and predictions must lie in 0..{n_classes - 1}")
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (labels, preds), 1)
+    return cm
+
+
+def most_confident_mistakes(probs, labels, k: int) -> np.ndarray:
+    """Indices of the ``k`` misclassified examples the model was most sure about.
+
+    ``probs`` (N, C) class probabilities, ``labels`` (N,) true classes. An example is a
+    mistake when ``argmax(probs[i]) != labels[i]`` (ties in argmax go to the lower class,
+    as ``np.argmax`` does); its confidence is ``max(probs[i])``. Returns int64 indices
+    sorted by confidence, highest first, ties by index; fewer than ``k`` if there are
+    fewer mistakes.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if probs.ndim != 2 or labels.shape != (probs.shape[0],):
+        raise ValueError(f"probs must be (N, C) and labels (N,), got {probs.shape} and {labels.shape}")
+    if int(k) < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    preds = probs.argmax(axis=1)
+    wrong = np.flatnonzero(preds != labels)
+    confidence = probs[wrong, preds[wrong]]
+    order = np.lexsort((wrong, -confidence))  # last key sorts first: confidence down, then index up
+    return wrong[order][: int(k)].astype(np.int64)
+
+
+def save(model, path: str | os.PathLike) -> Path:
+    """Write the model's ``state_dict`` (its tensors only, not its code) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load(model, path: str | os.PathLike, device=None):
+    """Load weights saved by :func:`save` into ``model`` (same architecture) and return it.
+
+    ``weights_only=True`` refuses to unpickle arbitrary objects: loading a file is then
+    not a way to run someone else's code.
+    """
+    state = torch.load(Path(path), map_location=device or "cpu", weights_only=True)
+    model.load_state_dict(state)
+    if device is not None:
+        model.to(device)
+    return model
