@@ -173,3 +173,15 @@ def test_micrograd_moons_demo_reaches_full_training_accuracy():
     accuracy = np.mean([(model(x).data > 0) == (yi > 0) for x, yi in zip(X, y)])
     assert accuracy == 1.0
     assert losses[-1] < 0.05 < losses[0]
+
+
+def test_mlp_with_a_width_one_hidden_layer():
+    """A bottleneck of one unit still feeds a list to the next layer (micrograd crashes here)."""
+    from nnbook.nn import MLP
+
+    net = MLP(2, [1, 3], activations=["tanh", "linear"], seed=0)
+    out = net([0.5, -1.0])
+    assert isinstance(out, list) and len(out) == 3
+    (W1, b1), (W2, b2) = net.get_weights()
+    hidden = np.tanh(W1 @ np.array([0.5, -1.0]) + b1)
+    np.testing.assert_allclose([o.data for o in out], W2 @ hidden + b2, rtol=1e-12)

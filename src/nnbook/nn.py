@@ -181,9 +181,12 @@ class MLP(Module):
     def __call__(self, x):
         if len(x) != self.nin:
             raise ValueError(f"MLP expected {self.nin} inputs, got {len(x)}")
+        # Hidden layers pass lists on (a width-1 hidden layer included); only the
+        # network's final single output is unwrapped to a Value.
+        x = _as_values(x)
         for layer in self.layers:
-            x = layer(x)
-        return x
+            x = [n._forward(x) for n in layer.neurons]
+        return x[0] if len(x) == 1 else x
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
