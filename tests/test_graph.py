@@ -25,15 +25,16 @@ def test_trace_nodes_and_edges():
     a, b, c, d = small()
     nodes, edges = trace(d)
     s = d._prev[0]  # the unnamed c + a
-    assert nodes == {a, b, c, s, d}
-    assert edges == {(a, c), (b, c), (c, s), (a, s), (s, d)}
+    assert set(nodes) == {a, b, c, s, d} and len(nodes) == 5
+    assert set(edges) == {(a, c), (b, c), (c, s), (a, s), (s, d)} and len(edges) == 5
+    assert nodes[0] is d, "depth first from the root"
 
 
 def test_trace_reused_node_and_leaf():
     a = Value(1.0)
     nodes, edges = trace(a * a)
     assert len(nodes) == 2 and len(edges) == 1
-    assert trace(a) == ({a}, set())
+    assert trace(a) == ([a], [])
 
 
 def test_trace_is_iterative():
@@ -93,3 +94,13 @@ def test_missing_dot_binary_says_how_to_install(monkeypatch):
 def test_bad_rankdir():
     with pytest.raises(ValueError, match="rankdir must be one of 'LR', 'TB', 'RL', 'BT', got 'XY'"):
         draw_graph(Value(1.0), rankdir="XY")
+
+
+@needs_dot
+def test_draw_graph_is_the_same_every_time():
+    """Names come from positions, not id(): two builds of one formula give one picture."""
+    def build():
+        a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+        return (a * b + a).tanh()
+
+    assert draw_graph(build()).source == draw_graph(build()).source

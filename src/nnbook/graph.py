@@ -22,18 +22,23 @@ INSTALL_HINT = (
 def trace(root):
     """All nodes reachable from ``root`` and the edges (input, output) between them.
 
-    Iterative, so graphs of any depth can be traced.
+    Iterative, so graphs of any depth can be traced. Both come back as lists in a fixed
+    order (depth first from ``root``, inputs in the order the operation took them), so
+    the same formula always gives the same picture.
     """
-    nodes, edges = set(), set()
+    nodes, edges, seen, seen_edges = [], [], set(), set()
     stack = [root]
     while stack:
         node = stack.pop()
-        if node in nodes:
+        if id(node) in seen:
             continue
-        nodes.add(node)
+        seen.add(id(node))
+        nodes.append(node)
         for child in node._prev:
-            edges.add((child, node))
-            stack.append(child)
+            if (id(child), id(node)) not in seen_edges:  # a*a uses a twice: one edge
+                seen_edges.add((id(child), id(node)))
+                edges.append((child, node))
+        stack.extend(reversed(node._prev))
     return nodes, edges
 
 
@@ -59,8 +64,10 @@ def draw_graph(root, rankdir="LR", fmt="svg"):
 
     dot = graphviz.Digraph(format=fmt, graph_attr={"rankdir": rankdir})
     nodes, edges = trace(root)
+    # Names by position rather than id(): stable across runs, so notebook outputs are too.
+    name = {id(n): f"n{i}" for i, n in enumerate(nodes)}
     for n in nodes:
-        uid = str(id(n))
+        uid = name[id(n)]
         fields = [f"data {n.data:.4g}", f"grad {n.grad:.4g}"]
         if n.label:
             fields.insert(0, _escape(n.label))
@@ -74,5 +81,5 @@ def draw_graph(root, rankdir="LR", fmt="svg"):
             dot.node(uid + n._op, label=_escape(n._op), shape="ellipse")
             dot.edge(uid + n._op, uid)
     for child, parent in edges:
-        dot.edge(str(id(child)), str(id(parent)) + parent._op)
+        dot.edge(name[id(child)], name[id(parent)] + parent._op)
     return dot

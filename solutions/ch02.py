@@ -1,0 +1,111 @@
+"""Reference answers for chapter 2 (losses and activations), with their randomised inputs."""
+
+import numpy as np
+
+from nnbook.activations import softmax
+from nnbook.losses import np_binary_cross_entropy, np_categorical_cross_entropy, np_mae, np_mse
+
+
+def stable_softmax(z):
+    return softmax(z, axis=-1)
+
+
+def binary_cross_entropy(p, y, eps):
+    return np_binary_cross_entropy(p, y, eps=eps)
+
+
+def categorical_cross_entropy(P, Y, eps):
+    return np_categorical_cross_entropy(P, Y, eps=eps)
+
+
+def loss_at_best_constant(y, loss):
+    """The smallest loss a constant prediction can reach: at the mean (MSE) or a median (MAE)."""
+    y = np.asarray(y, dtype=float)
+    if loss == "mse":
+        return np_mse(np.full_like(y, y.mean()), y)
+    return np_mae(np.full_like(y, np.median(y)), y)
+
+
+def step_network(knots, values, steepness):
+    """One sigmoid step per interval, centred between neighbouring knots."""
+    knots, values = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)
+    centres = (knots[:-1] + knots[1:]) / 2
+    return {
+        "hidden_weights": np.full(len(centres), float(steepness)),
+        "hidden_biases": -steepness * centres,
+        "output_weights": np.diff(values),
+        "output_bias": float(values[0]),
+    }
+
+
+def _logits(rng, n):
+    cases = []
+    for i in range(n):
+        shape = (int(rng.integers(1, 8)),) if i % 2 else (int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+        scale = [1.0, 10.0, 100.0, 1000.0][i % 4]
+        offset = float(rng.choice([0.0, 1000.0, -1000.0, 5000.0]))
+        cases.append((rng.standard_normal(shape) * scale + offset,))
+    return cases + [(np.array([1000.0, 1000.0]),), (np.array([[-1000.0, 0.0, 1000.0], [3.0, 3.0, 3.0]]),)]
+
+
+def _binary(rng, n):
+    cases = []
+    for i in range(n):
+        m = int(rng.integers(1, 12))
+        p = rng.uniform(0, 1, m)
+        if i % 3 == 0:  # exact 0s and 1s: only clipping keeps the loss finite
+            p[rng.integers(0, m, 2 if m > 1 else 1)] = rng.choice([0.0, 1.0])
+        y = rng.integers(0, 2, m).astype(float) if i % 4 else rng.uniform(0, 1, m)
+        cases.append((p, y, float(rng.choice([1e-12, 1e-7, 1e-3]))))
+    return cases
+
+
+def _saturated(rng, n):
+    cases = []
+    for _ in range(n):
+        m = int(rng.integers(1, 8))
+        cases.append((rng.integers(0, 2, m).astype(float), rng.integers(0, 2, m).astype(float),
+                      float(rng.choice([1e-12, 1e-7, 1e-3]))))
+    return cases
+
+
+def _categorical(rng, n):
+    cases = []
+    for i in range(n):
+        m, k = int(rng.integers(1, 8)), int(rng.integers(2, 6))
+        P = softmax(rng.standard_normal((m, k)) * [1, 5, 30][i % 3])
+        if i % 4 == 0:
+            P[0] = 0.0
+            P[0, rng.integers(0, k)] = 1.0
+        Y = np.eye(k)[rng.integers(0, k, m)] if i % 5 else softmax(rng.standard_normal((m, k)))
+        cases.append((P, Y, float(rng.choice([1e-12, 1e-6]))))
+    return cases
+
+
+def _samples(rng, n):
+    cases = []
+    for i in range(n):
+        y = rng.standard_normal(int(rng.integers(1, 12))) * 3
+        if i % 3 == 0:
+            y[0] = 100.0  # an outlier
+        cases.append((y, "mse" if i % 2 else "mae"))
+    return cases
+
+
+def _knots(rng, n):
+    cases = []
+    for _ in range(n):
+        m = int(rng.integers(2, 10))
+        knots = np.sort(rng.uniform(-3, 3, m))
+        cases.append((knots, rng.standard_normal(m), float(rng.uniform(1, 200))))
+    return cases
+
+
+CASES = {
+    "stable_softmax": (stable_softmax, _logits),
+    "binary_cross_entropy": (binary_cross_entropy, _binary),
+    "binary_cross_entropy_saturated": (binary_cross_entropy, _saturated),
+    "categorical_cross_entropy": (categorical_cross_entropy, _categorical),
+    "best_constant": (loss_at_best_constant, _samples),
+    "step_network": (step_network, _knots),
+}
