@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import Value, _dot
+from .optim import zero_grads
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 
@@ -51,15 +52,7 @@ class Module:
         return []
 
     def zero_grad(self):
-        # Parameters may be scalar Values (grad is a float) or array-backed
-        # tensors (grad is an ndarray, reset in place so views stay valid).
-        for p in self.parameters():
-            if p.grad is None:  # nothing accumulated yet
-                continue
-            if isinstance(p.grad, np.ndarray):
-                p.grad[...] = 0.0
-            else:
-                p.grad = 0.0
+        zero_grads(self.parameters())
 
     def num_parameters(self):
         return int(sum(np.size(p.data) for p in self.parameters()))
@@ -148,6 +141,24 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout} {self.activation})"
 
 
+def layer_activations(nouts, activations, owner="MLP"):
+    """One activation name per layer from what a network constructor was given.
+
+    None: relu on hidden layers, linear on the last; one name: that on every layer;
+    a list: one name per layer (checked against the number of layers).
+    """
+    if not nouts:
+        raise ValueError(f"{owner} needs at least one layer size in nouts, got []")
+    if activations is None:
+        return ["relu"] * (len(nouts) - 1) + ["linear"]
+    if isinstance(activations, str):
+        return [activations] * len(nouts)
+    activations = list(activations)
+    if len(activations) != len(nouts):
+        raise ValueError(f"{owner} got {len(nouts)} layer sizes but {len(activations)} activations")
+    return activations
+
+
 class MLP(Module):
     """A multi-layer perceptron: layers applied one after the other.
 
@@ -158,18 +169,7 @@ class MLP(Module):
 
     def __init__(self, nin, nouts, activations=None, seed=0, fused=True):
         nouts = list(nouts)
-        if not nouts:
-            raise ValueError("MLP needs at least one layer size in nouts, got []")
-        if activations is None:
-            activations = ["relu"] * (len(nouts) - 1) + ["linear"]
-        elif isinstance(activations, str):
-            activations = [activations] * len(nouts)
-        else:
-            activations = list(activations)
-            if len(activations) != len(nouts):
-                raise ValueError(
-                    f"MLP got {len(nouts)} layer sizes but {len(activations)} activations"
-                )
+        activations = layer_activations(nouts, activations, "MLP")
         rng = np.random.default_rng(seed)
         sizes = [nin] + nouts
         self.nin = int(nin)

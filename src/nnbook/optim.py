@@ -80,6 +80,21 @@ def cosine(lr0, total_steps, lr_min=0.0):
 # The optimiser
 # ----------------------------------------------------------------------
 
+def zero_grads(params):
+    """Reset gradients to zero before the next backward pass accumulates into them.
+
+    Parameters may be scalar Values (grad is a float) or array-backed tensors (grad is
+    an ndarray, reset in place so views of it stay valid).
+    """
+    for p in params:
+        if p.grad is None:  # nothing accumulated yet
+            continue
+        if isinstance(p.grad, np.ndarray):
+            p.grad[...] = 0.0
+        else:
+            p.grad = 0.0
+
+
 class SGD:
     """p <- p - lr * v, with v = momentum * v + (grad + weight_decay * p).
 
@@ -147,13 +162,7 @@ class SGD:
             self.lr = self._scheduled(self.schedule, self.steps)
 
     def zero_grad(self):
-        for p in self.params:
-            if p.grad is None:  # nothing accumulated yet
-                continue
-            if isinstance(p.grad, np.ndarray):
-                p.grad[...] = 0.0
-            else:
-                p.grad = 0.0
+        zero_grads(self.params)
 
     def __repr__(self):
         return (f"SGD({len(self.params)} params, lr={self.lr:g}, momentum={self.momentum:g}, "

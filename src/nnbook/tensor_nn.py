@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import ACTIVATIONS, Module
+from .nn import ACTIVATIONS, Module, layer_activations
 from .tensor import Tensor, linear
 
 __all__ = ["Linear", "TensorMLP", "INITS"]
@@ -122,18 +122,7 @@ class TensorMLP(Module):
 
     def __init__(self, nin, nouts, activations=None, seed=0, *, init="uniform", dtype=np.float64):
         nouts = [int(n) for n in nouts]
-        if not nouts:
-            raise ValueError("TensorMLP needs at least one layer size in nouts, got []")
-        if activations is None:
-            activations = ["relu"] * (len(nouts) - 1) + ["linear"]
-        elif isinstance(activations, str):
-            activations = [activations] * len(nouts)
-        else:
-            activations = list(activations)
-            if len(activations) != len(nouts):
-                raise ValueError(
-                    f"TensorMLP got {len(nouts)} layer sizes but {len(activations)} activations"
-                )
+        activations = layer_activations(nouts, activations, "TensorMLP")
         # One generator shared by the layers in order, exactly like MLP.
         rng = np.random.default_rng(seed)
         sizes = [int(nin)] + nouts
