@@ -3,7 +3,8 @@
 jupyter-cache keys a notebook by its code cells only. The chapters also depend on the
 ``nnbook`` package and ``solutions/``, so the cache folder is named by a fingerprint of
 those files: change the library and every chapter is executed again; change nothing and
-nothing is executed.
+nothing is executed. The course pipeline (``nnbook/course``) is left out: it shapes editions,
+not outputs, and editing it must not re-execute the book.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import nbformat
 from nnbook.course.paths import Chapter, CourseError
 
 FINGERPRINTED = ("src/nnbook", "solutions", "requirements.txt")
+NOT_FINGERPRINTED = ("src/nnbook/course",)
 
 
 def fingerprint(root: Path) -> str:
@@ -24,6 +26,8 @@ def fingerprint(root: Path) -> str:
         path = root / entry
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for file in files:
+            if any(file.is_relative_to(root / skip) for skip in NOT_FINGERPRINTED):
+                continue
             if file.is_file() and "__pycache__" not in file.parts:
                 digest.update(str(file.relative_to(root)).encode())
                 digest.update(file.read_bytes())
@@ -53,6 +57,10 @@ def executed_notebooks(root: Path, chapters: list[Chapter], timeout: int = 600) 
         print("[nnbook] every chapter is cached: nothing to execute", flush=True)
     out = {}
     for chapter in chapters:
-        _, nb = cache.merge_match_into_file(str(chapter.path))
+        try:
+            _, nb = cache.merge_match_into_file(str(chapter.path))
+        except KeyError:
+            raise CourseError(f"{chapter.path.name} has no cached execution: it changed while the "
+                              "book was being built (or its execution was not recorded); build again") from None
         out[chapter.path] = nb
     return out
