@@ -54,3 +54,25 @@ bench: setup
 
 clean:
 	rm -rf _build release submitted autograded feedback gradebook.db
+
+# ---- instructor grading (docs/INSTRUCTORS.md). A=assignment, IN=folder of submissions.
+A ?= ch01
+IN ?= inbox
+.PHONY: collect grade feedback export report leaks selfcheck test-grading
+collect: setup
+	$(COURSE) collect $(A) $(IN)
+grade: setup
+	$(COURSE) grade $(A)
+feedback: setup
+	$(COURSE) feedback $(A)
+export: setup
+	$(COURSE) export
+report: setup
+	$(COURSE) report $(A)
+leaks: setup
+	$(COURSE) leaks
+selfcheck: setup
+	$(BIN)/python -m nnbook.selfcheck $(NB)
+test-grading: setup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests/test_grading_trust.py \
+	    tests/test_grading_pipeline.py tests/test_leaks.py

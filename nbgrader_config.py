@@ -32,3 +32,36 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 # Restore deleted grade cells (students sometimes delete a test cell).
 c.OverwriteCells.add_missing_cells = True
+
+# ---------------------------------------------------------------------------------------
+# Trustworthy autograding (src/nnbook/course/preprocessors.py; docs/INSTRUCTORS.md).
+# The gradebook is the authority on nbgrader metadata; heavy demos are skipped; integrity
+# sentinels run around the grade cells; a dead kernel stops execution without ever
+# scoring the tests that did not run as passing; huge outputs are capped.
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern,
+    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+
+from nnbook.course.preprocessors import (  # noqa: E402
+    FinalizeGrading, InsertSentinels, NormalizeMetadata, SafeExecute, SkipHeavyCells,
+)
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, NormalizeMetadata, OverwriteCells, CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    SkipHeavyCells, InsertSentinels, SafeExecute, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, FinalizeGrading, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.LimitOutput.max_lines = 500
+c.LimitOutput.max_traceback = 100
+# `nnbook-course grade` runs each submission with the sandboxed kernel it installs
+# (src/nnbook/course/sandbox.py) and names it here; a plain `nbgrader autograde` keeps the
+# notebook's own kernel (no sandbox: see the threat model in docs/INSTRUCTORS.md).
+if os.environ.get("NNBOOK_GRADING_KERNEL"):
+    c.Execute.kernel_name = os.environ["NNBOOK_GRADING_KERNEL"]
+if os.environ.get("NNBOOK_GRADING_TIMEOUT"):
+    c.Execute.timeout = int(os.environ["NNBOOK_GRADING_TIMEOUT"])
+    c.ExecutePreprocessor.timeout = int(os.environ["NNBOOK_GRADING_TIMEOUT"])

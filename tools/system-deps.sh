@@ -3,6 +3,7 @@
 #   graphviz               the `dot` binary that draws computational graphs
 #   dataset-fashion-mnist  real, full-size Fashion-MNIST IDX files for offline training
 #   chromium, chromium-driver  headless browser for the site checks (only with --browser)
+#   bubblewrap             `bwrap`: the sandbox of the grading kernel (nnbook-course grade)
 # As root it runs apt-get; otherwise it prints the exact command to run and fails
 # for what is required (dot) or warns for what is optional.
 set -euo pipefail
@@ -12,6 +13,7 @@ want_browser=0
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || missing+=(dataset-fashion-mnist)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ "$want_browser" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)

@@ -94,3 +94,66 @@ def release(root: Path, course: Path, chapters: list[Chapter]) -> list[Path]:
         written.append(released)
         print(f"[nnbook] released {released}")
     return written
+
+
+STUDENT_README = """# nnbook: what you need to run the assignments
+
+    python -m venv .venv && . .venv/bin/activate
+    pip install -r requirements.txt
+    pip install -e .
+
+Then open a chapter's notebook (from your course's release) in Jupyter, answer each
+`raise NotImplementedError()` and run the test cell below it. Before you submit:
+
+    python -m nnbook.selfcheck chNN_name.ipynb
+
+runs the notebook from top to bottom and says which public tests fail and why.
+"""
+
+STUDENT_PYPROJECT = """[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "nnbook"
+version = "0.1.0"
+description = "The library the nnbook course notebooks import (student kit)."
+requires-python = ">=3.10"
+dependencies = ["numpy"]
+
+[tool.setuptools.packages.find]
+where = ["src"]
+"""
+
+# Instructor-only parts of the package and requirements that students do not need.
+_KIT_EXCLUDE = ("course",)
+_KIT_SKIP_REQUIREMENTS = ("nbgrader", "jupyter-book", "jupyter-cache", "Sphinx", "pytest", "pytest-xdist",
+                          "nbval", "hypothesis")
+
+
+def student_kit(root: Path, course: Path) -> Path:
+    """``<course>/downloads/nnbook-student.zip``: the ``nnbook`` package (without the course
+    pipeline, chapters or solutions), its requirements and how to install it."""
+    import zipfile
+
+    import nnbook
+
+    package = Path(nnbook.__file__).resolve().parent
+    target = course / "downloads" / "nnbook-student.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    requirements = []
+    for line in (root / "requirements.txt").read_text().splitlines() if (root / "requirements.txt").is_file() else []:
+        name = re.split(r"[=<>\[ ]", line.strip(), maxsplit=1)[0]
+        if line.strip() and not line.startswith("#") and name not in _KIT_SKIP_REQUIREMENTS:
+            requirements.append(line.strip())
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("nnbook-student/README.md", STUDENT_README)
+        archive.writestr("nnbook-student/pyproject.toml", STUDENT_PYPROJECT)
+        archive.writestr("nnbook-student/requirements.txt", "\n".join(requirements + [
+            extra for extra in ("ipykernel", "nbclient") if not any(r.startswith(extra) for r in requirements)]) + "\n")
+        for path in sorted(package.rglob("*.py")):
+            rel = path.relative_to(package)
+            if rel.parts[0] in _KIT_EXCLUDE or "__pycache__" in rel.parts:
+                continue
+            archive.write(path, f"nnbook-student/src/nnbook/{rel.as_posix()}")
+    return target

@@ -1,13 +1,29 @@
-"""``nnbook-course``: the course's instructor commands (``python -m nnbook.course``)."""
+"""``nnbook-course``: the course's instructor commands (``python -m nnbook.course``).
+
+A term's grading, one command each (``--course`` is the grading root, default the repository)::
+
+    nnbook-course release [--chapter ch01]          student notebooks + downloads/nnbook-student.zip
+    nnbook-course collect ch01 INBOX/               submissions (notebooks, LMS zips) -> submitted/
+    nnbook-course grade ch01 [--workers N]          autograde all, in parallel, resumable
+    nnbook-course feedback ch01                     feedback/<student>/ch01/*.html (no hidden tests)
+    nnbook-course export [ch01 ...] [-o grades.csv] one row per student and assignment
+    nnbook-course report ch01                       reports/ch01/report.md + scores.png
+    nnbook-course leaks                             fail if a student artefact leaks solutions
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from nnbook.course import assignments, site
 from nnbook.course.paths import CourseError, chapters, repo_root
+
+
+def _course(args) -> Path:
+    return Path(args.course or repo_root()).resolve()
 
 
 def _cmd_site(args) -> None:
@@ -17,11 +33,73 @@ def _cmd_site(args) -> None:
 
 def _cmd_release(args) -> None:
     root = repo_root()
-    assignments.release(root, Path(args.course or root).resolve(), chapters(root, args.chapter))
+    course = _course(args)
+    assignments.release(root, course, chapters(root, args.chapter))
+    kit = assignments.student_kit(root, course)
+    print(f"[nnbook] student kit {kit}")
+
+
+def _cmd_collect(args) -> None:
+    from nnbook.course.collect import collect
+
+    report = collect(_course(args), args.assignment, Path(args.inbox))
+    print(f"[nnbook] imported {len(report.imported)} submission(s) of {args.assignment}")
+    for who, why in sorted({**report.problems, **report.files}.items()):
+        print(f"[nnbook] NOT imported {who}: {why}")
+
+
+def _cmd_grade(args) -> None:
+    from nnbook.course.grading import grade
+
+    summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
+                    sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student)
+    rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
+    print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
+          f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)} in {summary.seconds:.1f} s "
+          f"({rate:.1f}/min, {summary.workers} workers, sandbox={summary.sandbox})")
+
+
+def _cmd_feedback(args) -> None:
+    from nnbook.course.feedback import generate
+
+    written = generate(_course(args), args.assignment, args.student)
+    print(f"[nnbook] wrote {len(written)} feedback file(s) under {_course(args) / 'feedback'}")
+
+
+def _cmd_export(args) -> None:
+    from nnbook.course.export import export_csv
+
+    course = _course(args)
+    names = args.assignment or sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
+    target = export_csv(course, names, Path(args.output or course / "exports" / "grades.csv"))
+    print(f"[nnbook] wrote {target}")
+
+
+def _cmd_report(args) -> None:
+    from nnbook.course.export import report
+
+    path = report(_course(args), args.assignment)
+    print(path.read_text())
+    print(f"[nnbook] wrote {path} and {path.parent / 'scores.png'}")
+
+
+def _cmd_leaks(args) -> None:
+    from nnbook.course import leaks
+
+    root = repo_root()
+    targets = [Path(p) for p in args.path] if args.path else leaks.student_artefacts(root, _course(args))
+    hits = leaks.scan(root, targets)
+    print(f"[nnbook] scanned {', '.join(map(str, targets)) or 'nothing'}")
+    for hit in hits:
+        print(f"[nnbook] LEAK {hit.artefact}: {hit.secret[:100]!r} (from {hit.origin})")
+    if hits:
+        raise CourseError(f"{len(hits)} leak(s) of solution or hidden-test text")
+    print("[nnbook] no leaks")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nnbook-course", description=__doc__)
+    p = argparse.ArgumentParser(prog="nnbook-course", description=__doc__.splitlines()[0],
+                                epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("site", help="build the book (student edition by default)")
@@ -29,10 +107,53 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
     s.set_defaults(func=_cmd_site)
 
-    r = sub.add_parser("release", help="generate student notebooks under <course>/release/")
+    def course_arg(sp):
+        sp.add_argument("--course", help="grading root (default: the repository)")
+
+    r = sub.add_parser("release", help="generate student notebooks under <course>/release/ and the student kit")
     r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
-    r.add_argument("--course", help="grading root (default: the repository)")
+    course_arg(r)
     r.set_defaults(func=_cmd_release)
+
+    c = sub.add_parser("collect", help="import a folder of submissions into <course>/submitted/")
+    c.add_argument("assignment")
+    c.add_argument("inbox", help="folder with <student>.ipynb files and/or LMS zips")
+    course_arg(c)
+    c.set_defaults(func=_cmd_collect)
+
+    g = sub.add_parser("grade", help="autograde every submission in parallel (resumable)")
+    g.add_argument("assignment")
+    g.add_argument("--workers", type=int, default=None, help="grading processes (default: one per core)")
+    g.add_argument("--timeout", type=int, default=int(os.environ.get("NNBOOK_GRADING_TIMEOUT", 120)),
+                   help="seconds per cell (default 120)")
+    g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
+                   help="auto: bubblewrap when available, else resource limits only (warns)")
+    g.add_argument("--memory-mb", type=int, default=3072, help="address-space limit of the kernel")
+    g.add_argument("--student", action="append", help="only this student (repeatable)")
+    course_arg(g)
+    g.set_defaults(func=_cmd_grade)
+
+    f = sub.add_parser("feedback", help="HTML feedback per student (no hidden test source)")
+    f.add_argument("assignment")
+    f.add_argument("--student", action="append")
+    course_arg(f)
+    f.set_defaults(func=_cmd_feedback)
+
+    e = sub.add_parser("export", help="CSV: one row per student and assignment")
+    e.add_argument("assignment", nargs="*")
+    e.add_argument("-o", "--output", help="CSV path (default <course>/exports/grades.csv)")
+    course_arg(e)
+    e.set_defaults(func=_cmd_export)
+
+    rp = sub.add_parser("report", help="score distribution, hardest exercises, flagged submissions")
+    rp.add_argument("assignment")
+    course_arg(rp)
+    rp.set_defaults(func=_cmd_report)
+
+    lk = sub.add_parser("leaks", help="scan student artefacts for solution and hidden-test text")
+    lk.add_argument("path", nargs="*", help="files or folders (default: release, feedback, downloads, _build/html)")
+    course_arg(lk)
+    lk.set_defaults(func=_cmd_leaks)
     return p
 
 
@@ -43,4 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as exc:
         print(f"nnbook-course: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("nnbook-course: interrupted", file=sys.stderr)
+        return 130
     return 0

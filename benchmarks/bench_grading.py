@@ -1,0 +1,102 @@
+"""Grading throughput: a class of synthetic submissions of a part-I chapter, N workers vs one.
+
+    python benchmarks/bench_grading.py [--chapter ch01] [--n 100] [--serial-n 20] [--workers N]
+
+Releases the chapter into a temporary grading root, writes ``--n`` synthetic submissions
+(each exercise answered correctly, wrongly or not at all, seeded), grades ``--serial-n`` of
+them with one worker and all of them with ``--workers`` (default: one per core), and prints
+submissions per minute and the speed-up. Goal on 2 cores: >= 25 submissions per minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nnbook.course import assignments, grading  # noqa: E402
+from nnbook.course.paths import chapters, repo_root  # noqa: E402
+
+
+def synthetic(source: Path, released: Path, n: int, seed: int = 0) -> list[nbformat.NotebookNode]:
+    rng = np.random.default_rng(seed)
+    src = nbformat.read(source, as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
+               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    out = []
+    for _ in range(n):
+        nb = nbformat.read(released, as_version=4)
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in answers:
+                u = rng.random()
+                if u < 0.6:
+                    cell.source = answers[gid]
+                elif u < 0.8:
+                    cell.source = cell.source.replace("raise NotImplementedError()", "return 0")
+        out.append(nb)
+    return out
+
+
+def fill(course: Path, assignment: str, name: str, notebooks, count: int) -> None:
+    shutil.rmtree(course / "submitted", ignore_errors=True)
+    shutil.rmtree(course / grading.STATE_DIR, ignore_errors=True)
+    for i, nb in enumerate(notebooks[:count]):
+        target = course / "submitted" / f"s{i:03d}" / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / name)
+
+
+def run(root: Path, course: Path, assignment: str, workers: int, timeout: int) -> float:
+    summary = grading.grade(root, course, assignment, workers=workers, timeout=timeout, log=lambda *a: None)
+    return len(summary.graded) / summary.seconds * 60
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--chapter", default="ch01")
+    p.add_argument("--n", type=int, default=100)
+    p.add_argument("--serial-n", type=int, default=20)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--timeout", type=int, default=60)
+    args = p.parse_args()
+    root = repo_root()
+    (chapter,) = chapters(root, [args.chapter])
+    with tempfile.TemporaryDirectory(prefix="nnbook-bench-") as tmp:
+        course = Path(tmp) / "course"
+        (released,) = assignments.release(root, course, [chapter])
+        notebooks = synthetic(chapter.path, released, args.n)
+        # one worker on a sample (includes starting the worker: as an instructor would see it)
+        fill(course, chapter.assignment, chapter.path.name, notebooks, args.serial_n)
+        one = run(root, course, chapter.assignment, 1, args.timeout)
+        print(f"[bench] 1 worker : {args.serial_n} submissions, {one:.1f} submissions/minute", flush=True)
+        _reset_gradebook(course, chapter.assignment)
+        fill(course, chapter.assignment, chapter.path.name, notebooks, args.n)
+        started = time.time()
+        many = run(root, course, chapter.assignment, args.workers, args.timeout)
+        print(f"[bench] {args.workers} workers: {args.n} submissions in {time.time() - started:.0f} s, "
+              f"{many:.1f} submissions/minute", flush=True)
+        print(f"[bench] speed-up of {args.workers} workers over 1: {many / one:.2f}x  "
+              f"(goal: >= 25 submissions/minute on 2 cores: {'met' if many >= 25 else 'NOT met'})")
+
+
+def _reset_gradebook(course: Path, assignment: str) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(grading.db_url(course)) as gb:
+        for sub in list(gb.assignment_submissions(assignment)):
+            gb.remove_submission(assignment, sub.student.id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

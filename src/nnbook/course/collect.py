@@ -1,0 +1,149 @@
+"""Import a folder of submissions into nbgrader's ``submitted/<student>/<assignment>/`` layout.
+
+Accepted inputs (any mix, in one folder):
+
+* ``<student>.ipynb`` (or ``<student>_<anything>.ipynb``, ``<student>/<anything>.ipynb``);
+* zips: ``<student>.zip`` holding one notebook, or a learning-management-system bulk
+  download whose entries name the student: Moodle ``Full Name_12345_assignsubmission_file_/x.ipynb``,
+  Canvas ``lastfirst_12345_67890_x.ipynb`` (``late_`` allowed); nested zips are opened too.
+
+Every file that is not imported is recorded with its reason in
+``.grading/<assignment>/collect.json`` (``grade`` gives it 0 with that reason, ``export``
+and ``report`` show it): not JSON, empty, not a notebook, wrong file name, unsafe zip.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from nnbook.course.grading import read_json, state_dir, write_json_atomic
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(file|onlinetext)_?$")
+CANVAS = re.compile(r"^(?P<name>[a-z]+)_(late_)?(?P<id>\d+)_\d+_.+$")
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+@dataclass
+class CollectReport:
+    imported: dict[str, str] = field(default_factory=dict)  # student -> origin
+    problems: dict[str, str] = field(default_factory=dict)  # student -> reason
+    files: dict[str, str] = field(default_factory=dict)  # file without a student id -> reason
+
+
+def student_from(name: str, folder: str | None = None) -> str | None:
+    """The student id a file name (or its folder inside a zip) stands for."""
+    if folder:
+        m = MOODLE.match(folder)
+        if m:
+            return m.group("id")
+        if STUDENT_ID.match(folder):
+            return folder
+    stem = Path(name).stem
+    m = CANVAS.match(stem)
+    if m:
+        return m.group("id")
+    m = MOODLE.match(stem)
+    if m:
+        return m.group("id")
+    stem = stem.split("_")[0] if "_" in stem and not STUDENT_ID.match(stem) else stem
+    return stem if STUDENT_ID.match(stem) else None
+
+
+def read_notebook(data: bytes) -> tuple[nbformat.NotebookNode | None, str]:
+    """The notebook in ``data``, or None and why it cannot be read."""
+    if not data.strip():
+        return None, "empty file"
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None, f"file larger than {MAX_NOTEBOOK_BYTES // 2**20} MB"
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, f"not JSON ({type(exc).__name__}: {str(exc)[:80]})"
+    if not isinstance(raw, dict) or "cells" not in raw:
+        return None, "JSON but not a notebook (no cells)"
+    try:
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as exc:  # nbformat raises several types for malformed notebooks
+        return None, f"not a valid notebook ({type(exc).__name__})"
+    return nb, ""
+
+
+def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
+    """Copy every readable submission in ``inbox`` into ``course/submitted``."""
+    release = sorted((course / "release" / assignment).glob("*.ipynb")) or sorted((course / "source" / assignment).glob("*.ipynb"))
+    if len(release) != 1:
+        raise ValueError(f"expected one notebook in release/{assignment}, found {len(release)}")
+    notebook_name = release[0].name
+    report = CollectReport()
+    state = state_dir(course, assignment)
+    known = read_json(state / "collect.json") or {}
+
+    def take(student: str | None, origin: str, data: bytes, when: datetime | None, folder_hint: str = "") -> None:
+        if student is None:
+            report.files[origin] = "wrong file name: no student id in it"
+            return
+        nb, why = read_notebook(data)
+        if nb is None:
+            report.problems[student] = f"{origin}: {why}"
+            return
+        target = course / "submitted" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / notebook_name)
+        stamp = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+        report.imported[student] = origin
+        report.problems.pop(student, None)
+
+    def walk_zip(blob: bytes, origin: str, default_student: str | None, depth: int = 0) -> None:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(blob))
+        except zipfile.BadZipFile:
+            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: not a zip file"
+            return
+        entries = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename]
+        if sum(i.file_size for i in entries) > 20 * MAX_NOTEBOOK_BYTES:
+            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: zip too large when unpacked"
+            return
+        notebooks = [i for i in entries if i.filename.endswith(".ipynb") and ".ipynb_checkpoints" not in i.filename]
+        for info in entries:
+            name = info.filename
+            if ".." in Path(name).parts or name.startswith("/"):
+                report.files[f"{origin}:{name}"] = "unsafe path in zip"
+                continue
+            when = datetime(*info.date_time, tzinfo=timezone.utc)
+            parts = Path(name).parts
+            folder = parts[-2] if len(parts) > 1 else None
+            if name.endswith(".zip") and depth < 2:
+                walk_zip(archive.read(info), f"{origin}:{name}", student_from(name, folder) or default_student, depth + 1)
+            elif name.endswith(".ipynb") and ".ipynb_checkpoints" not in name:
+                student = (default_student if len(notebooks) == 1 and default_student else None) or student_from(name, folder)
+                take(student, f"{origin}:{name}", archive.read(info), when)
+            else:
+                report.files[f"{origin}:{name}"] = "wrong file name: not a .ipynb notebook"
+
+    for path in sorted(inbox.rglob("*")):
+        if not path.is_file() or path.name.startswith(".") or ".ipynb_checkpoints" in path.parts:
+            continue
+        when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        folder = path.parent.name if path.parent != inbox else None
+        if path.suffix == ".zip":
+            base = student_from(path.name)
+            walk_zip(path.read_bytes(), path.name, base if base and not CANVAS.match(path.stem) else None)
+        elif path.suffix == ".ipynb":
+            take(student_from(path.name, folder), str(path.relative_to(inbox)), path.read_bytes(), when)
+        else:
+            report.files[str(path.relative_to(inbox))] = "wrong file name: not a .ipynb notebook or .zip"
+    students = {k: v for k, v in known.get("students", {}).items() if k not in report.imported}
+    students.update(report.problems)
+    files = dict(known.get("files", {}), **report.files)
+    write_json_atomic(state / "collect.json", {"students": students, "files": files})
+    return report

@@ -1,0 +1,199 @@
+"""Integrity checks on student code: a static scan and a runtime sentinel.
+
+Both only *detect*; what is *prevented* is the sandbox's job (:mod:`nnbook.course.sandbox`).
+A finding zeroes every grade cell from the offending point on (monkeypatching is global:
+it affects every test that runs after it) and flags the submission for review.
+
+* :func:`scan_cell` parses a student cell (IPython magics transformed first) and reports
+  imports of ``solutions``, assignments to attributes of numpy, builtins or ``nnbook``,
+  rebinding the names the tests use (``assert_close``, ``np``, ...), frame or garbage
+  collector introspection (the way to read a hidden test's expected values from the
+  calling frame), ``ctypes``, IPython hooks, and string literals naming course files.
+* :func:`setup_code` / :func:`check_code` are cells inserted while grading: the first runs
+  before any student code and keeps the identities of the functions the tests rely on;
+  one before each grade cell reports, with a per-run token, any that changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+PROTECTED_MODULES = {"numpy", "builtins", "nnbook", "sys", "unittest", "importlib", "inspect", "gc"}
+PROTECTED_NAMES = {"assert_close", "assert_shape", "compare_with_reference", "decode_cases", "np", "numpy",
+                   "AssertionError", "isinstance", "print", "len", "abs", "float", "int", "bool", "callable"}
+INTROSPECTION = {("sys", "_getframe"), ("inspect", "currentframe"), ("inspect", "stack"),
+                 ("inspect", "getouterframes"), ("inspect", "trace"), ("gc", "get_referrers"),
+                 ("gc", "get_objects"), ("sys", "settrace"), ("sys", "setprofile"), ("sys", "modules")}
+FRAME_ATTRS = {"f_back", "f_locals", "f_globals", "tb_frame", "gi_frame", "cr_frame", "__closure__"}
+IPYTHON_HOOKS = {"events", "ast_transformers", "input_transformers_post", "input_transformers_cleanup",
+                 "run_cell", "set_custom_exc", "showtraceback", "user_ns", "user_global_ns", "register_magic_function"}
+SUSPICIOUS_STRINGS = ("gradebook", "solutions/", "solutions.", "/source/", "BEGIN HIDDEN", ".ipynb")
+FORBIDDEN_IMPORTS = {"solutions": "imports the reference solutions", "ctypes": "imports ctypes",
+                     "nbgrader": "imports nbgrader"}
+
+
+def _to_python(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # IPython missing or a transformer bug: scan the raw text
+        return source
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def scan_cell(source: str) -> list[str]:
+    """Why this student cell is suspicious (an empty list when it is not)."""
+    try:
+        tree = ast.parse(_to_python(source))
+    except SyntaxError:
+        return []
+    aliases = {m: m for m in PROTECTED_MODULES}  # local name -> protected module
+    aliases["__builtins__"] = "builtins"
+    found: list[str] = []
+
+    def note(reason: str) -> None:
+        if reason not in found:
+            found.append(reason)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top in FORBIDDEN_IMPORTS:
+                    note(FORBIDDEN_IMPORTS[top])
+                if top in PROTECTED_MODULES:
+                    aliases[(alias.asname or top)] = top
+                    if alias.asname and alias.asname != top and alias.asname in PROTECTED_NAMES - {"np"}:
+                        note(f"rebinds {alias.asname!r}")
+        elif isinstance(node, ast.ImportFrom):
+            top = (node.module or "").split(".")[0]
+            if top in FORBIDDEN_IMPORTS:
+                note(FORBIDDEN_IMPORTS[top])
+            for alias in node.names:
+                if top in PROTECTED_MODULES and alias.name in {"testing", "checks", "modules"}:
+                    aliases[alias.asname or alias.name] = top
+                # `from nnbook.checks import assert_close` binds the genuine object: fine
+                if (alias.asname or alias.name) in PROTECTED_NAMES and top not in {"nnbook", "numpy"}:
+                    note(f"rebinds {alias.asname or alias.name!r}")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, (ast.Attribute, ast.Subscript)) and aliases.get(_root_name(sub)):
+                        note(f"modifies {aliases[_root_name(sub)]} ({ast.unparse(sub)})")
+                    elif isinstance(sub, ast.Name) and sub.id in PROTECTED_NAMES and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                        if not (sub.id in {"np", "numpy"} and isinstance(node, ast.Assign)
+                                and isinstance(node.value, ast.Name) and node.value.id in {"np", "numpy"}):
+                            note(f"rebinds {sub.id!r}")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in PROTECTED_NAMES:
+                note(f"rebinds {node.name!r}")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else "")
+            if name in {"setattr", "delattr"} and node.args and aliases.get(_root_name(node.args[0])):
+                note(f"modifies {aliases[_root_name(node.args[0])]} with {name}()")
+            if name in {"__import__", "import_module"} and node.args and isinstance(node.args[0], ast.Constant) \
+                    and str(node.args[0].value).split(".")[0] in FORBIDDEN_IMPORTS:
+                note(FORBIDDEN_IMPORTS[str(node.args[0].value).split(".")[0]])
+            if name in {"exec", "eval", "compile"}:
+                note(f"calls {name}()")
+        elif isinstance(node, ast.Attribute):
+            root = aliases.get(_root_name(node.value)) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
+            if isinstance(node.value, ast.Name) and (root or node.value.id, node.attr) in INTROSPECTION:
+                note(f"introspects the interpreter ({ast.unparse(node)})")
+            if node.attr in FRAME_ATTRS:
+                note(f"introspects frames ({node.attr})")
+            if node.attr in IPYTHON_HOOKS and "get_ipython" in ast.unparse(node.value):
+                note(f"changes IPython ({node.attr})")
+        elif isinstance(node, ast.Name) and node.id == "__builtins__":
+            note("uses __builtins__")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for needle in SUSPICIOUS_STRINGS:
+                if needle in node.value:
+                    note(f"names course files ({needle!r})")
+    return found
+
+
+# --------------------------------------------------------------------------- runtime
+SENTINEL_PREFIX = "NNBOOK-SENTINEL"
+
+_SETUP = r'''
+def _nnbook_sentinel(token):
+    import builtins, sys, types, json
+    import numpy, numpy.testing
+    import nnbook.checks as checks
+    skip = {"input", "raw_input", "exit", "quit", "help", "copyright", "credits", "license", "display", "get_ipython"}
+    watched = []
+    for name, value in list(vars(builtins).items()):
+        if (not name.startswith("_") or name in ("__import__", "__build_class__")) and name not in skip:
+            watched.append((builtins, "builtins", name, value))
+    for name in dir(numpy.testing):
+        if not name.startswith("_"):
+            watched.append((numpy.testing, "numpy.testing", name, getattr(numpy.testing, name)))
+    for name in ("allclose", "isclose", "asarray", "array", "shape", "array_equal", "array2string",
+                 "all", "any", "abs", "isnan", "ndarray", "testing", "float64"):
+        watched.append((numpy, "numpy", name, getattr(numpy, name)))
+    for name, value in list(vars(checks).items()):
+        if callable(value) and not name.startswith("__"):
+            watched.append((checks, "nnbook.checks", name, value))
+    modules = {name: sys.modules.get(name) for name in ("builtins", "numpy", "numpy.testing", "nnbook.checks", "json")}
+    genuine = {name: value for _, where, name, value in watched if where == "nnbook.checks"}
+    genuine.update(np=numpy, numpy=numpy)
+    missing = object()
+    dumps, getattr_, id_, print_ = json.dumps, getattr, id, print
+    shell = get_ipython()
+
+    def check(label):
+        bad = []
+        for owner, where, name, value in watched:
+            if getattr_(owner, name, missing) is not value:
+                bad.append(where + "." + name)
+        for name, module in modules.items():
+            if sys.modules.get(name) is not module:
+                bad.append("sys.modules[" + repr(name) + "]")
+        user = shell.user_ns
+        for name, value in genuine.items():
+            if name in user and user[name] is not value:
+                bad.append("notebook name " + name)
+        if "solutions" in sys.modules or any(m.startswith("solutions.") for m in list(sys.modules)):
+            bad.append("solutions imported")
+        print_("%s %s %s" % (token, label, dumps(bad[:20])))
+
+    holder = types.ModuleType("_nnbook_sentinel_" + token)
+    holder.check = check
+    sys.modules[holder.__name__] = holder
+
+
+_nnbook_sentinel(__TOKEN__)
+del _nnbook_sentinel
+'''
+
+
+def setup_code(token: str) -> str:
+    return _SETUP.replace("__TOKEN__", repr(token))
+
+
+def check_code(token: str, label: str) -> str:
+    return f"__import__('sys').modules['_nnbook_sentinel_{token}'].check({json.dumps(label)})"
+
+
+def parse_check(outputs: list, token: str, label: str) -> list[str] | None:
+    """The violations a check cell reported, or None when it reported nothing."""
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            for line in out.get("text", "").splitlines():
+                parts = line.split(" ", 2)
+                if len(parts) == 3 and parts[0] == token and parts[1] == label:
+                    try:
+                        return list(json.loads(parts[2]))
+                    except ValueError:
+                        return None
+    return None

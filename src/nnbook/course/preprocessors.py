@@ -1,0 +1,288 @@
+"""nbgrader preprocessors that make autograding trustworthy (wired in nbgrader_config.py).
+
+Sanitize pipeline (before nbgrader's own ``OverwriteCells``):
+
+* :class:`NormalizeMetadata` resets every cell's nbgrader metadata from the gradebook:
+  a student who edits points, grade ids, ``grade``/``solution``/``locked`` flags or cell
+  types changes nothing; unknown grade ids lose their nbgrader role.
+
+Autograde pipeline (around nbgrader's ``Execute``):
+
+* :class:`SkipHeavyCells` blanks cells tagged ``heavy`` or ``skip-execution`` that are not
+  nbgrader cells (long demos that no graded cell depends on).
+* :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`) and
+  inserts the runtime sentinel cells: one before any student code, one before each grade cell.
+* :class:`SafeExecute` is nbgrader's ``Execute`` that survives a dead kernel (``os._exit``,
+  a segfault, a kill): what ran is kept, nothing after it runs. It caps each cell's output
+  and gives up on a kernel that ignores two interrupts in a row.
+* :class:`FinalizeGrading` turns every grade cell that did not run, or that ran after an
+  integrity finding, into a failure (an error output, so ``SaveAutoGrades`` scores it 0:
+  nbgrader on its own scores a grade cell without outputs as *passing*, nbgrader#427),
+  removes the sentinel cells, and writes the reasons to ``metadata.nnbook_grading``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, List, Unicode
+
+from nnbook.course import integrity
+
+SENTINEL_KEY = "nnbook_sentinel"
+RAN_KEY = "nnbook_ran"
+META_KEY = "nnbook_grading"
+TRUNCATED = "\n[... output truncated by the grader ...]\n"
+
+
+def _nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {}) or {}
+
+
+def _is_grade(cell) -> bool:
+    return bool(_nbgrader(cell).get("grade")) and cell.cell_type == "code"
+
+
+def _state(nb) -> dict:
+    return nb.metadata.setdefault(META_KEY, {"reasons": [], "flags": [], "skipped": []})
+
+
+def _reason(nb, text: str) -> None:
+    state = _state(nb)
+    if text not in state["reasons"]:
+        state["reasons"].append(text)
+
+
+class NormalizeMetadata(NbGraderPreprocessor):
+    """Make the gradebook, not the submission, the authority on nbgrader metadata."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
+            try:
+                notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return nb, resources
+            grade = {c.name: c for c in notebook.grade_cells}
+            solution = {c.name for c in notebook.solution_cells}
+            source = {c.name: c for c in notebook.source_cells}
+            task = {c.name for c in notebook.task_cells}
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader")
+                if not meta:
+                    continue
+                gid = meta.get("grade_id")
+                if gid not in source:
+                    # not a cell the instructor made: it gets no nbgrader role at all
+                    del cell.metadata["nbgrader"]
+                    continue
+                src = source[gid]
+                if cell.cell_type != src.cell_type:
+                    cell.cell_type = src.cell_type
+                    if src.cell_type == "code":
+                        cell.outputs, cell.execution_count = [], None
+                    else:
+                        cell.pop("outputs", None)
+                        cell.pop("execution_count", None)
+                new = {"grade": gid in grade, "solution": gid in solution, "locked": bool(src.locked),
+                       "task": gid in task, "grade_id": gid,
+                       "schema_version": meta.get("schema_version", 3)}
+                if gid in grade:
+                    new["points"] = float(grade[gid].max_score)
+                if "checksum" in meta:
+                    new["checksum"] = meta["checksum"]
+                cell.metadata["nbgrader"] = new
+        return nb, resources
+
+
+class SkipHeavyCells(NbGraderPreprocessor):
+    """Blank long demonstration cells while grading (tags in ``skip_tags``)."""
+
+    skip_tags = List(Unicode(), ["heavy", "skip-execution"]).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        for index, cell in enumerate(nb.cells):
+            tags = set(cell.metadata.get("tags", []))
+            nbg = _nbgrader(cell)
+            if cell.cell_type == "code" and tags & set(self.skip_tags) and not (nbg.get("grade") or nbg.get("solution")):
+                cell.source = f"# skipped while grading (tagged {', '.join(sorted(tags & set(self.skip_tags)))})"
+                cell.outputs = []
+                _state(nb)["skipped"].append(f"cell {index}")
+        return nb, resources
+
+
+class InsertSentinels(NbGraderPreprocessor):
+    """Static scan of student cells, then the runtime sentinel cells around the grade cells."""
+
+    def preprocess(self, nb, resources):
+        token = "S" + secrets.token_hex(8)
+        state = _state(nb)
+        state["token"] = token
+        first_flag = None
+        for index, cell in enumerate(nb.cells):
+            nbg = _nbgrader(cell)
+            if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
+                continue  # instructor cells are restored from the source; nothing to scan
+            found = integrity.scan_cell(cell.source)
+            if found:
+                state["flags"].append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static",
+                                       "findings": found})
+                cell.metadata["nnbook_flagged"] = True
+                first_flag = index if first_flag is None else first_flag
+        cells = [self._cell(integrity.setup_code(token), "setup")]
+        for cell in nb.cells:
+            if _is_grade(cell):
+                cells.append(self._cell(integrity.check_code(token, _nbgrader(cell)["grade_id"]), "check"))
+            cells.append(cell)
+        nb.cells = cells
+        return nb, resources
+
+    @staticmethod
+    def _cell(source: str, role: str) -> NotebookNode:
+        return from_dict({"cell_type": "code", "source": source, "metadata": {SENTINEL_KEY: role},
+                          "outputs": [], "execution_count": None})
+
+
+class SafeExecute(Execute):
+    """nbgrader's Execute, hardened: dead kernels, unresponsive kernels, huge outputs."""
+
+    max_output_chars = Integer(200_000, help="output kept per cell (characters)").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._dead = None
+        self._timeouts_in_row = 0
+        self._sizes: dict[int, int] = {}
+        nb, resources = super().preprocess(nb, resources, km=km)
+        if self._dead:
+            _reason(nb, self._dead)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if self._dead or cell.cell_type != "code":
+            return cell, resources
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except Exception as exc:  # DeadKernelError, lost connection: stop, keep what ran
+            from nbclient.exceptions import DeadKernelError
+
+            what = "kernel died" if isinstance(exc, DeadKernelError) else f"kernel failed ({type(exc).__name__})"
+            self._dead = f"{what} in {self._label(cell, index)}; later cells did not run"
+            cell.outputs.append(from_dict({"output_type": "error", "ename": "KernelDied", "evalue": self._dead,
+                                           "traceback": [f"KernelDied: {self._dead}"]}))
+            cell.metadata[RAN_KEY] = "died"
+            return cell, resources
+        cell.metadata[RAN_KEY] = True
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            self._timeouts_in_row += 1
+            if self._timeouts_in_row >= 2:
+                self._dead = f"kernel unresponsive after a timeout in {self._label(cell, index)}; later cells did not run"
+                try:
+                    from jupyter_core.utils import run_sync
+
+                    run_sync(self.km.shutdown_kernel)(now=True)
+                except Exception:
+                    pass
+        else:
+            self._timeouts_in_row = 0
+        return cell, resources
+
+    @staticmethod
+    def _label(cell, index) -> str:
+        if cell.metadata.get(SENTINEL_KEY):
+            return "an integrity check cell"
+        return _nbgrader(cell).get("grade_id") or f"cell {index}"
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        size += sum(len(str(t)) for t in content.get("traceback", []) or [])
+        used = self._sizes.get(cell_index, 0)
+        if used > self.max_output_chars:
+            return None
+        self._sizes[cell_index] = used + size
+        if used + size > self.max_output_chars:
+            out = from_dict({"output_type": "stream", "name": "stderr", "text": TRUNCATED})
+            outs.append(out)
+            self._truncated = True
+            return out
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class FinalizeGrading(NbGraderPreprocessor):
+    """No credit for what did not run or ran after tampering; record why; drop sentinels."""
+
+    max_text = Integer(20_000).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        state = _state(nb)
+        token = state.get("token")
+        tainted_from = None  # label of the first grade cell affected by an integrity finding
+        seen_static = False
+        cells = []
+        for index, cell in enumerate(nb.cells):
+            role = cell.metadata.get(SENTINEL_KEY)
+            if role == "check":
+                label = cell.source.rsplit("(", 1)[-1].strip(')"\' ')
+                ran = cell.metadata.get(RAN_KEY) is True
+                found = integrity.parse_check(cell.get("outputs", []), token, label) if ran else None
+                if ran and found is None:
+                    found = ["the integrity check could not run (output suppressed or machinery replaced)"]
+                if found:
+                    state["flags"].append({"cell": label, "kind": "runtime", "findings": found})
+                    tainted_from = tainted_from or label
+                continue
+            if role == "setup":
+                if cell.metadata.get(RAN_KEY) is True and any(o.get("output_type") == "error" for o in cell.outputs):
+                    state["flags"].append({"cell": "setup", "kind": "runtime", "findings": ["integrity setup failed"]})
+                continue
+            if cell.metadata.pop("nnbook_flagged", False):
+                seen_static = True
+            ran = cell.metadata.pop(RAN_KEY, None)
+            if cell.cell_type == "code":
+                self._truncate(nb, cell)
+                if _is_grade(cell):
+                    gid = _nbgrader(cell)["grade_id"]
+                    if ran is not True and ran != "died":
+                        self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")
+                    elif seen_static or tainted_from:
+                        self._fail(cell, "IntegrityFlag", "no credit: the submission changes or inspects the "
+                                   "grading machinery (flagged for review by the instructor)")
+                        if not any(r.startswith("integrity flag: no credit") for r in state["reasons"]):
+                            _reason(nb, f"integrity flag: no credit from {gid} on")
+                    for out in cell.outputs:
+                        if out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError":
+                            _reason(nb, f"timeout in {gid}")
+                        if out.get("output_type") == "error" and out.get("ename") == "MemoryError":
+                            _reason(nb, f"memory limit in {gid}")
+                else:
+                    for out in cell.outputs:
+                        if out.get("output_type") == "error" and out.get("ename") in ("CellTimeoutError", "MemoryError"):
+                            what = "timeout" if out.ename == "CellTimeoutError" else "memory limit"
+                            _reason(nb, f"{what} in {_nbgrader(cell).get('grade_id') or f'cell {index}'}")
+            cells.append(cell)
+        nb.cells = cells
+        if state["flags"]:
+            kinds = sorted({f["kind"] for f in state["flags"]})
+            _reason(nb, "integrity flag (" + ", ".join(kinds) + " check)")
+        state.pop("token", None)
+        return nb, resources
+
+    @staticmethod
+    def _fail(cell, ename: str, evalue: str) -> None:
+        cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "evalue": evalue,
+                                       "traceback": [f"{ename}: {evalue}"]}))
+
+    def _truncate(self, nb, cell) -> None:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and len(out.get("text", "")) > self.max_text:
+                out["text"] = out["text"][: self.max_text] + TRUNCATED
+                _reason(nb, "output truncated")
+            elif TRUNCATED in str(out.get("text", "")):
+                _reason(nb, "output truncated")
+            for key, value in list(out.get("data", {}).items()):
+                if isinstance(value, str) and len(value) > self.max_text and key.startswith("text/"):
+                    out["data"][key] = value[: self.max_text] + TRUNCATED
+                    _reason(nb, "output truncated")

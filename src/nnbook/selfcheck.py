@@ -1,0 +1,78 @@
+"""Check your notebook before you submit it: ``python -m nnbook.selfcheck chNN_name.ipynb``.
+
+Runs the notebook from top to bottom in a fresh kernel (as the grader does), then lists
+every test cell: passed, or failed with the message that says why. Only the public tests
+are in your notebook; the grader adds hidden tests that try more inputs, so passing here
+is necessary, not sufficient. Cells tagged ``skip-execution`` are skipped, and so are
+cells tagged ``heavy`` with ``--skip-heavy`` (as the grader does).
+Exit status: 0 when every test passed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | None = None) -> list[dict]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    skip = {"skip-execution"} | ({"heavy"} if skip_heavy else set())
+    for cell in nb.cells:
+        if cell.cell_type == "code" and skip & set(cell.metadata.get("tags", [])):
+            cell.source = "# skipped by the self-check"
+    client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
+                            kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    died = None
+    try:
+        client.execute()
+    except Exception as exc:  # the kernel died: report what ran
+        died = f"{type(exc).__name__}: {exc}"
+    results = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("grade") and cell.cell_type == "code"):
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        ran = cell.get("execution_count") is not None
+        if errors:
+            message = f"{errors[0].get('ename')}: {errors[0].get('evalue')}".rstrip(": ")
+            if errors[0].get("ename") == "NotImplementedError" and not errors[0].get("evalue"):
+                message += " (not answered yet: replace `raise NotImplementedError()` with your code)"
+        elif not ran:
+            message = f"did not run ({died or 'the kernel stopped before this cell'})"
+        else:
+            message = ""
+        results.append({"test": meta.get("grade_id", "?"), "points": meta.get("points", 0),
+                        "passed": ran and not errors, "message": message})
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m nnbook.selfcheck", description=__doc__.splitlines()[0])
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.add_argument("--skip-heavy", action="store_true", help="skip cells tagged heavy, as the grader does")
+    args = p.parse_args(argv)
+    if not args.notebook.is_file():
+        print(f"no such notebook: {args.notebook}", file=sys.stderr)
+        return 2
+    print(f"running {args.notebook} (this executes every cell) ...", flush=True)
+    results = run(args.notebook, args.timeout, args.skip_heavy)
+    if not results:
+        print("this notebook has no test cells")
+        return 0
+    for r in results:
+        mark = "PASS" if r["passed"] else "FAIL"
+        print(f"[{mark}] {r['test']} ({r['points']:g} pt)" + ("" if r["passed"] else f"\n       {r['message']}"))
+    passed = sum(r["passed"] for r in results)
+    print(f"{passed}/{len(results)} public test cells pass. Hidden tests run when your notebook is graded.")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

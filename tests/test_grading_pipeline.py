@@ -1,0 +1,141 @@
+"""collect -> grade -> export: LMS zips and broken files, parallel == serial, resumable.
+
+The fixture assignment is released once for the module; each test grades a copy.
+"""
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import grading_support as gs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    course = tmp_path_factory.mktemp("pipeline") / "course"
+    path = gs.release(course, gs.shared_dir(tmp_path_factory))
+    return course, path
+
+
+def notebook_bytes(nb) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def test_collect_files_and_lms_zips_and_records_unreadable(released, tmp_path):
+    base, rel = released
+    course = gs.copy_course(base, tmp_path / "course")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    ref = gs.answered(rel, gs.REFERENCE)
+    (inbox / "alice.ipynb").write_bytes(notebook_bytes(ref))
+    (inbox / "empty1.ipynb").write_bytes(b"")
+    (inbox / "garbage.ipynb").write_text("this is not json {")
+    (inbox / "notes.txt").write_text("hello")
+    (inbox / "json2.ipynb").write_text('{"hello": 1}')
+    moodle = io.BytesIO()
+    with zipfile.ZipFile(moodle, "w") as zf:
+        zf.writestr("Bob Builder_1001_assignsubmission_file_/ch90_tiny.ipynb", notebook_bytes(nbformat.read(rel, as_version=4)))
+        zf.writestr("Carol C_1002_assignsubmission_file_/my work.ipynb", notebook_bytes(ref))
+        zf.writestr("Dan D_1003_assignsubmission_file_/ch90_tiny.ipynb", b"\x00\x01binary")
+        zf.writestr("Eve E_1004_assignsubmission_file_/answer.pdf", b"%PDF")
+    (inbox / "moodle-bulk.zip").write_bytes(moodle.getvalue())
+    single = io.BytesIO()
+    with zipfile.ZipFile(single, "w") as zf:
+        zf.writestr("ch90_tiny.ipynb", notebook_bytes(ref))
+    (inbox / "frank.zip").write_bytes(single.getvalue())
+
+    out = gs.cli("collect", gs.ASSIGNMENT, str(inbox), "--course", str(course))
+    submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{gs.ASSIGNMENT}"))
+    assert submitted == ["1001", "1002", "alice", "frank"], out.stdout
+    assert (course / "submitted" / "1002" / gs.ASSIGNMENT / gs.NOTEBOOK).is_file()
+    state = json.loads((course / ".grading" / gs.ASSIGNMENT / "collect.json").read_text())
+    assert "empty file" in state["students"]["empty1"]
+    assert "not JSON" in state["students"]["garbage"]
+    assert "not a notebook" in state["students"]["json2"]
+    assert "not JSON" in state["students"]["1003"]
+    assert any("pdf" in k for k in state["files"]) and "notes.txt" in state["files"]
+
+    gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "2", "--timeout", "10")
+    gs.cli("export", "--course", str(course))
+    with open(course / "exports" / "grades.csv") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert rows["alice"]["score"] == "4" and rows["frank"]["score"] == "4" and rows["1001"]["score"] == "0"
+    for student in ("empty1", "garbage", "json2", "1003"):
+        assert rows[student]["score"] == "0" and rows[student]["reason"].startswith("unreadable"), rows[student]
+
+
+def _scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {(s.student.id, nb.name, g.name): (g.auto_score, g.max_score)
+                for s in gb.assignment_submissions(gs.ASSIGNMENT) for nb in s.notebooks for g in nb.grades}
+
+
+def test_parallel_equals_serial(released, tmp_path):
+    base, rel = released
+    subs = gs.submissions(rel)
+    chosen = ["pristine", "partial", "tamper_deleted"]
+    courses = {}
+    for workers in (1, 2):
+        course = gs.copy_course(base, tmp_path / f"w{workers}")
+        for student in chosen:
+            gs.submit(course, student, subs[student])
+        gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", str(workers), "--timeout", "10")
+        courses[workers] = course
+    serial, parallel = _scores(courses[1]), _scores(courses[2])
+    assert len(serial) == 3 * len(chosen)
+    assert serial == parallel
+    assert {k[0] for k, v in serial.items() if v[0] > 0} == {"partial", "tamper_deleted"}
+
+
+def test_interrupted_grading_resumes_without_regrading(released, tmp_path):
+    base, rel = released
+    course = gs.copy_course(base, tmp_path / "course")
+    subs = gs.submissions(rel)
+    students = ["pristine", "reference", "partial", "sysexit"]
+    for student in students:
+        gs.submit(course, student, subs[student])
+    state = course / ".grading" / gs.ASSIGNMENT
+    cmd = [sys.executable, "-m", "nnbook.course", "grade", gs.ASSIGNMENT, "--course", str(course),
+           "--workers", "1", "--timeout", "10"]
+    proc = subprocess.Popen(cmd, env=gs.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((state / "done").glob("*.json"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    first = {p.stem for p in (state / "done").glob("*.json")}
+    assert 2 <= len(first) < len(students), out
+    again = gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "2", "--timeout", "10")
+    assert f"already graded" in again.stdout
+    events = [line.split()[2] for line in (state / "events.log").read_text().splitlines() if " graded " in line]
+    assert sorted(events) == sorted(students), f"each submission graded exactly once: {events}"
+    scores = _scores(course)
+    assert {k[0] for k in scores} == set(students)
+    # a third run grades nothing
+    third = gs.cli("grade", gs.ASSIGNMENT, "--course", str(course))
+    assert "grading 0 submission(s)" in third.stdout
+
+
+def test_selfcheck_reports_failing_public_tests(released, tmp_path):
+    _, rel = released
+    nb = gs.answered(rel, {"ch90-add": gs.REFERENCE["ch90-add"]})
+    nbformat.write(nb, tmp_path / gs.NOTEBOOK)
+    done = subprocess.run([sys.executable, "-m", "nnbook.selfcheck", str(tmp_path / gs.NOTEBOOK), "--skip-heavy"],
+                          env=gs.env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "[PASS] ch90-add-tests" in done.stdout
+    assert "[FAIL] ch90-square-tests" in done.stdout and "not answered yet" in done.stdout
+    assert "1/3 public test cells pass" in done.stdout

@@ -1,0 +1,152 @@
+"""Grading is trustworthy: each case from issue 6 graded once, as a class, in parallel.
+
+One module-scoped class of synthetic submissions of the fixture assignment (1+1+2 points)
+is released, graded by ``nnbook-course grade --workers 2 --timeout 4``, then each test
+checks one promise on the gradebook, the grading state, the CSV, the feedback or the report.
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import grading_support as gs  # noqa: E402
+
+EXPECTED = {  # student -> (score, reason fragment or None, flagged)
+    "pristine": (0, None, False),
+    "reference": (4, None, False),
+    "partial": (1, None, False),
+    "loop": (3, "timeout in ch90-square-tests", False),
+    "sysexit": (3, None, False),
+    "osexit": (1, "kernel died in ch90-square", False),
+    "killed": (2, "kernel died in ch90-scale", False),
+    "crash": (1, "kernel died in ch90-square", False),
+    "membomb": (3, "memory limit in ch90-square-tests", False),
+    "huge": (4, "output truncated", False),
+    "monkeypatch": (2, "integrity flag", True),
+    "sneaky": (1, "integrity flag (runtime check)", True),
+    "tamper_locked": (3, None, False),
+    "tamper_deleted": (3, None, False),
+    "snoop": (0, "integrity flag", True),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("trust") / "course"
+    released = gs.release(course, gs.shared_dir(tmp_path_factory))
+    for student, nb in gs.submissions(released).items():
+        gs.submit(course, student, nb)
+    gs.submit(course, "snoop", gs.snoop(course))
+    out = gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "2", "--timeout", "4",
+                 "--memory-mb", "2048")
+    gs.cli("feedback", gs.ASSIGNMENT, "--course", str(course))
+    gs.cli("export", "--course", str(course))
+    report = gs.cli("report", gs.ASSIGNMENT, "--course", str(course))
+    with open(course / "exports" / "grades.csv") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    return {"course": course, "rows": rows, "log": out.stdout, "report": report.stdout}
+
+
+def done(graded, student):
+    return json.loads((graded["course"] / ".grading" / gs.ASSIGNMENT / "done" / f"{student}.json").read_text())
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_score_reason_and_flag(graded, student):
+    score, reason, flagged = EXPECTED[student]
+    row = graded["rows"][student]
+    assert float(row["score"]) == score, f"{student}: {row}"
+    assert float(row["max_score"]) == 4, f"{student}: tampered metadata must not change the maximum: {row}"
+    if reason:
+        assert reason in row["reason"], f"{student}: reason {row['reason']!r}"
+    elif student != "sysexit":
+        assert row["reason"] == "", f"{student}: unexpected reason {row['reason']!r}"
+    assert (row["flagged"] == "True") == flagged, row
+
+
+def test_partial_credit_per_cell(graded):
+    row = graded["rows"]["partial"]
+    assert (row["ch90-add-tests"], row["ch90-square-tests"], row["ch90-scale-tests"]) == ("1", "0", "0")
+
+
+def test_dead_kernel_never_passes_what_did_not_run(graded):
+    for student in ("osexit", "crash"):
+        row = graded["rows"][student]
+        assert row["ch90-square-tests"] == "0" and row["ch90-scale-tests"] == "0", row
+
+
+def test_timeout_costs_only_that_exercise(graded):
+    row = graded["rows"]["loop"]
+    assert (row["ch90-add-tests"], row["ch90-square-tests"], row["ch90-scale-tests"]) == ("1", "0", "2")
+
+
+def test_heavy_cells_are_skipped(graded):
+    # the fixture's heavy cell sleeps 60 s: with a 4 s timeout it would be a timeout reason
+    assert "timeout" not in graded["rows"]["reference"]["reason"]
+    nb = json.loads((graded["course"] / "autograded" / "reference" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
+    assert any("skipped while grading" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_sandbox_hides_course_files(graded):
+    nb = json.loads((graded["course"] / "autograded" / "snoop" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert printed.count("SNOOP BLOCKED") == 8 and "SNOOP READ" not in printed, printed
+    findings = " ".join(" ".join(f["findings"]) for f in done(graded, "snoop")["flags"])
+    assert "imports the reference solutions" in findings
+
+
+def test_monkeypatching_is_detected_statically_and_at_runtime(graded):
+    kinds = {f["kind"] for f in done(graded, "monkeypatch")["flags"]}
+    assert kinds == {"static", "runtime"}
+    sneaky = done(graded, "sneaky")["flags"]
+    assert {f["kind"] for f in sneaky} == {"runtime"}
+    assert any("nnbook.checks._mismatch" in f["findings"] for f in sneaky)
+
+
+def test_huge_output_is_truncated_and_feedback_renders(graded):
+    course = graded["course"]
+    path = course / "autograded" / "huge" / gs.ASSIGNMENT / gs.NOTEBOOK
+    assert path.stat().st_size < 1_000_000
+    html = (course / "feedback" / "huge" / gs.ASSIGNMENT / "ch90_tiny.html").read_text()
+    assert "4 / 4" in html and "output truncated" in html
+
+
+def test_feedback_shows_messages_never_hidden_tests(graded):
+    course = graded["course"]
+    pages = sorted((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(EXPECTED)
+    partial = (course / "feedback" / "partial" / gs.ASSIGNMENT / "ch90_tiny.html").read_text()
+    assert "not implemented yet" in partial or "NotImplementedError" in partial
+    for page in pages:
+        text = page.read_text()
+        assert "hidden-" not in text and "BEGIN HIDDEN" not in text and "compare_with_reference" not in text, page
+
+
+def test_no_leaks_in_student_artefacts(graded):
+    from nnbook.course import leaks
+
+    course = graded["course"]
+    found = leaks.scan(gs.FIXTURE_ROOT, [course / "release", course / "feedback", course / "downloads"])
+    assert found == []
+
+
+def test_report_lists_flagged_and_hardest(graded):
+    course = graded["course"]
+    report = (course / "reports" / gs.ASSIGNMENT / "report.md").read_text()
+    assert (course / "reports" / gs.ASSIGNMENT / "scores.png").stat().st_size > 1000
+    for student in ("snoop", "monkeypatch", "sneaky", "loop", "osexit"):
+        assert f"| {student} |" in report
+    assert "## Hardest exercises" in report and "ch90-square-tests" in report
+
+
+def test_student_kit_has_package_without_course_or_solutions(graded):
+    import zipfile
+
+    names = zipfile.ZipFile(graded["course"] / "downloads" / "nnbook-student.zip").namelist()
+    assert "nnbook-student/src/nnbook/checks.py" in names and "nnbook-student/requirements.txt" in names
+    assert "nnbook-student/src/nnbook/selfcheck.py" in names
+    assert not any("/course/" in n or "solutions" in n or n.endswith(".ipynb") for n in names)
