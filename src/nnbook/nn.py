@@ -159,7 +159,32 @@ def layer_activations(nouts, activations, owner="MLP"):
     return activations
 
 
-class MLP(Module):
+class Stack(Module):
+    """What every layered network shares: ``self.layers``, each with ``nout``,
+    ``activation``, ``parameters()`` and ``get_weights``/``set_weights``."""
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def get_weights(self):
+        """One (W (nout, nin), b (nout,)) pair of numpy arrays per layer."""
+        return [layer.get_weights() for layer in self.layers]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self.layers):
+            raise ValueError(
+                f"{type(self).__name__} has {len(self.layers)} layers, got weights for {len(weights)}"
+            )
+        for layer, (W, b) in zip(self.layers, weights):
+            layer.set_weights(W, b)
+
+    def __repr__(self):
+        body = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
+        return f"{type(self).__name__}({self.nin} -> [{body}], {self.num_parameters()} parameters)"
+
+
+class MLP(Stack):
     """A multi-layer perceptron: layers applied one after the other.
 
     ``activations``: None (relu on hidden layers, linear on the last), one
@@ -188,22 +213,3 @@ class MLP(Module):
             x = [n._forward(x) for n in layer.neurons]
         return x[0] if len(x) == 1 else x
 
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def get_weights(self):
-        """One (W (nout, nin), b (nout,)) pair of numpy arrays per layer."""
-        return [layer.get_weights() for layer in self.layers]
-
-    def set_weights(self, weights):
-        weights = list(weights)
-        if len(weights) != len(self.layers):
-            raise ValueError(
-                f"MLP has {len(self.layers)} layers, got weights for {len(weights)}"
-            )
-        for layer, (W, b) in zip(self.layers, weights):
-            layer.set_weights(W, b)
-
-    def __repr__(self):
-        body = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
-        return f"MLP({self.nin} -> [{body}], {self.num_parameters()} parameters)"

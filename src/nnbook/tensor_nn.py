@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import ACTIVATIONS, Module, layer_activations
+from .nn import ACTIVATIONS, Module, Stack, layer_activations
 from .tensor import Tensor, linear
 
 __all__ = ["Linear", "TensorMLP", "INITS"]
@@ -113,7 +113,7 @@ class Linear(Module):
         return f"Linear({self.nin} -> {self.nout} {self.activation})"
 
 
-class TensorMLP(Module):
+class TensorMLP(Stack):
     """Layers of `Linear` applied in turn; mirrors `nnbook.nn.MLP`.
 
     ``activations``: None (relu on hidden layers, linear on the last), one
@@ -137,12 +137,6 @@ class TensorMLP(Module):
             x = layer(x)
         return x
 
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def zero_grad(self):
-        for p in self.parameters():
-            p.zero_grad()
 
     @property
     def activations(self):
@@ -152,19 +146,6 @@ class TensorMLP(Module):
     def nouts(self):
         return [layer.nout for layer in self.layers]
 
-    # ------------------------------------------------ moving weights around
-    def get_weights(self):
-        """One (W (nout, nin), b (nout,)) pair of numpy arrays per layer."""
-        return [layer.get_weights() for layer in self.layers]
-
-    def set_weights(self, weights):
-        weights = list(weights)
-        if len(weights) != len(self.layers):
-            raise ValueError(
-                f"TensorMLP has {len(self.layers)} layers, got weights for {len(weights)}"
-            )
-        for layer, (W, b) in zip(self.layers, weights):
-            layer.set_weights(W, b)
 
     @classmethod
     def from_mlp(cls, mlp, dtype=np.float64) -> "TensorMLP":
@@ -219,9 +200,6 @@ class TensorMLP(Module):
         )
         return model
 
-    def __repr__(self):
-        body = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
-        return f"TensorMLP({self.nin} -> [{body}], {self.num_parameters()} parameters)"
 
 
 class _LazyTorchActivations(dict):
