@@ -48,6 +48,21 @@ def _root_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+CODE_RUNNERS = {"exec", "eval", "compile"}
+
+
+def _is_builtin_code_runner(func: ast.AST, aliases: dict) -> bool:
+    """``eval(...)``/``exec(...)``/``compile(...)`` by name, or through ``builtins``.
+
+    Methods that share the name (``model.eval()``, ``re.compile``) are not the builtins.
+    """
+    if isinstance(func, ast.Name):
+        return func.id in CODE_RUNNERS
+    if isinstance(func, ast.Attribute) and func.attr in CODE_RUNNERS and isinstance(func.value, ast.Name):
+        return aliases.get(func.value.id) == "builtins"
+    return False
+
+
 def scan_cell(source: str) -> list[str]:
     """Why this student cell is suspicious (an empty list when it is not)."""
     try:
@@ -103,7 +118,7 @@ def scan_cell(source: str) -> list[str]:
             if name in {"__import__", "import_module"} and node.args and isinstance(node.args[0], ast.Constant) \
                     and str(node.args[0].value).split(".")[0] in FORBIDDEN_IMPORTS:
                 note(FORBIDDEN_IMPORTS[str(node.args[0].value).split(".")[0]])
-            if name in {"exec", "eval", "compile"}:
+            if _is_builtin_code_runner(func, aliases):
                 note(f"calls {name}()")
         elif isinstance(node, ast.Attribute):
             root = aliases.get(_root_name(node.value)) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
