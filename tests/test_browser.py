@@ -109,6 +109,17 @@ def _load(driver, url):
     """)
 
 
+def _wait(driver, condition, what: str, timeout: float = 10.0):
+    """Wait until ``condition(driver)`` holds; fail with ``what`` after ``timeout`` seconds."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    except TimeoutException:
+        pytest.fail(f"{what}: not true after {timeout:g} s")
+
+
 def _console_errors(driver):
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
@@ -175,9 +186,10 @@ def test_student_pages_show_no_answer_and_instructor_answers_unfold(browser, ser
         folds = driver.find_elements("css selector", "details.hide.above-input")
         assert folds, f"{chapter.name}: no folded reference answers"
         code = folds[0].find_element("css selector", "div.cell_input")
-        assert not code.is_displayed(), "reference answers start folded"
+        _wait(driver, lambda _: not code.is_displayed(), "reference answers start folded")
         folds[0].find_element("css selector", "summary").click()
-        assert code.is_displayed(), "clicking the toggle shows the reference answer"
-        assert "BEGIN SOLUTION" in code.text
+        # the fold opens with an animation: the code is displayed a moment after the click
+        _wait(driver, lambda _: code.is_displayed(), "clicking the toggle shows the reference answer")
+        _wait(driver, lambda _: "BEGIN SOLUTION" in code.text, "the unfolded answer shows its solution region")
         driver.save_screenshot(str(SCREENSHOTS / edition / f"{chapter.name}-answer-open.png"))
         assert "BEGIN HIDDEN TESTS" in squashed, f"{chapter.name}: hidden tests shown to instructors"
