@@ -30,13 +30,17 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Kernels talk to nbgrader over Unix sockets, not TCP on loopback: the sandboxed grading
+# kernel has no network at all (src/nnbook/course/sandbox.py), and nothing listens on a port.
+c.Execute.kernel_manager_class = "nnbook.course.kernels.IPCKernelManager"
 # Restore deleted grade cells (students sometimes delete a test cell).
 c.OverwriteCells.add_missing_cells = True
 
 # ---------------------------------------------------------------------------------------
 # Trustworthy autograding (src/nnbook/course/preprocessors.py; docs/INSTRUCTORS.md).
 # The gradebook is the authority on nbgrader metadata; heavy demos are skipped; integrity
-# sentinels run around the grade cells; a dead kernel stops execution without ever
+# sentinels run around the grade cells; a test that uses a graded name the submission does
+# not define itself (src/nnbook/course/ownership.py) scores 0; a dead kernel stops execution without ever
 # scoring the tests that did not run as passing; huge outputs are capped.
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern,
@@ -44,17 +48,22 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 
+from nnbook.course.hidden import CompareHiddenOutputs, GiveHiddenInputs  # noqa: E402
 from nnbook.course.preprocessors import (  # noqa: E402
-    FinalizeGrading, InsertSentinels, NormalizeMetadata, SafeExecute, SkipHeavyCells,
+    CheckOwnAnswers, FinalizeGrading, InsertSentinels, NormalizeMetadata, SafeExecute, SkipHeavyCells,
 )
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, NormalizeMetadata, OverwriteCells, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    SkipHeavyCells, InsertSentinels, SafeExecute, IgnorePattern, ClearMetadataPreprocessor,
+    SkipHeavyCells, CheckOwnAnswers, GiveHiddenInputs, InsertSentinels, SafeExecute, CompareHiddenOutputs,
+    IgnorePattern, ClearMetadataPreprocessor,
     LimitOutput, FinalizeGrading, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+# Hidden tests: the grader draws each submission's inputs and keeps the expected outputs
+# (src/nnbook/course/hidden.py); the references come from this repository's solutions/.
+c.GiveHiddenInputs.course_root = str(Path(__file__).resolve().parent)
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 100
 # `nnbook-course grade` runs each submission with the sandboxed kernel it installs

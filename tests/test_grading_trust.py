@@ -7,7 +7,9 @@ checks one promise on the gradebook, the grading state, the CSV, the feedback or
 
 import csv
 import json
+import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,14 @@ EXPECTED = {  # student -> (score, reason fragment or None, flagged)
     "sneaky": (1, "integrity flag (runtime check)", True),
     "tamper_locked": (3, None, False),
     "tamper_deleted": (3, None, False),
-    "snoop": (0, "integrity flag", True),
+    "snoop": (4, "integrity flag (static check)", True),  # the scan flags, the sandbox prevents
+    "emptied": (0, "not the student's own in ch90-add-tests: add is not defined by your answer cell", False),
+    "imported": (3, "add must be your own, but your answer imports assert_close from nnbook.checks", False),
+    "wrapper": (2, "uses the library's nnbook.checks.scale", False),
+    "rebound": (3, "square is bound again outside its answer cell", False),
+    "stealer": (3, "integrity flag (static check)", True),
+    "forged": (1, "integrity flag (runtime check)", True),
+    "network": (4, None, False),
 }
 
 
@@ -41,14 +50,32 @@ def graded(tmp_path_factory):
     for student, nb in gs.submissions(released).items():
         gs.submit(course, student, nb)
     gs.submit(course, "snoop", gs.snoop(course))
+    listener = socket.create_server(("127.0.0.1", 0))
+    gs.submit(course, "network", gs.network(course, listener.getsockname()[1]))
+    listener.settimeout(0.1)
+    connections = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connections.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
     out = gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "2", "--timeout", "4",
                  "--memory-mb", "2048")
     gs.cli("feedback", gs.ASSIGNMENT, "--course", str(course))
     gs.cli("export", "--course", str(course))
     report = gs.cli("report", gs.ASSIGNMENT, "--course", str(course))
+    stop.set()
+    thread.join(5)
+    listener.close()
     with open(course / "exports" / "grades.csv") as fh:
         rows = {r["student"]: r for r in csv.DictReader(fh)}
-    return {"course": course, "rows": rows, "log": out.stdout, "report": report.stdout}
+    return {"course": course, "rows": rows, "log": out.stdout, "report": report.stdout, "connections": connections}
 
 
 def done(graded, student):
@@ -97,6 +124,27 @@ def test_sandbox_hides_course_files(graded):
     assert printed.count("SNOOP BLOCKED") == 8 and "SNOOP READ" not in printed, printed
     findings = " ".join(" ".join(f["findings"]) for f in done(graded, "snoop")["flags"])
     assert "imports the reference solutions" in findings
+
+
+def test_hidden_tests_get_inputs_only_and_each_student_other_ones(graded):
+    from nnbook.checks import decode_cases
+
+    def inputs(student):
+        nb = json.loads((graded["course"] / "autograded" / student / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
+        source = "".join("".join(c["source"]) for c in nb["cells"] if "ch90.square" in "".join(c["source"]))
+        assert "inputs=r'''" in source, source
+        return decode_cases(source.split("inputs=r'''")[1].split("'''")[0])
+
+    mine, theirs = inputs("reference"), inputs("partial")
+    assert len(mine) == 25 and all(expected is None for _, expected in mine), "the kernel got expected values"
+    assert str(mine) != str(theirs), "two students got the same hidden inputs"
+
+
+def test_kernel_has_no_network_and_is_still_graded(graded):
+    nb = json.loads((graded["course"] / "autograded" / "network" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "NETWORK BLOCKED" in printed and "NETWORK OPEN" not in printed, printed
+    assert graded["connections"] == [], "the grading kernel reached a server on the host's loopback"
 
 
 def test_monkeypatching_is_detected_statically_and_at_runtime(graded):

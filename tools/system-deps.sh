@@ -24,7 +24,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[setup] installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # debconf says, once per run, that it delays configuration without apt-utils: not a problem
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    2> >(grep -v "^debconf: delaying package configuration, since apt-utils is not installed$" >&2)
   exit 0
 fi
 

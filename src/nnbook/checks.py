@@ -7,12 +7,16 @@ Hidden tests call :func:`compare_with_reference`. Where the inputs and expected 
 come from is the heart of the grading design:
 
 * In the instructor's source notebooks (``chapters/``), the reference implementation is
-  imported from ``solutions/`` and run on seeded random inputs.
-* When an assignment is generated for grading, ``nnbook.course`` runs the same code once
-  and *bakes* the inputs and expected outputs into the hidden test as a JSON literal
-  (``cases=...``). The grading kernel therefore never needs ``solutions/``, and student
-  code running in that kernel has nothing to import: while grading (``NBGRADER_EXECUTION``
-  is set) this module refuses to load ``solutions`` at all.
+  imported from ``solutions/`` and run on seeded random inputs, and compared here.
+* While ``nnbook-course grade`` grades a submission, the grader (outside the sandbox) draws
+  that submission's inputs, runs the reference on them and keeps the expected outputs; it
+  writes only the inputs into the hidden test (``inputs=...``). In the kernel the student's
+  function runs on them and :func:`emit_outputs` displays what it returned as a record of
+  plain data; the grader compares it with :func:`compare_outputs`
+  (:class:`nnbook.course.preprocessors.CompareHiddenOutputs`). The expected values never
+  enter the kernel, so nothing the student's code reads there (frames, memory, hooks) holds
+  them, and a forged record can only hold values the kernel computed. While nbgrader
+  executes a notebook this module refuses to load ``solutions`` on its own.
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ __all__ = [
     "assert_shape",
     "compare_with_reference",
     "reference_cases",
+    "case_seed",
     "encode_cases",
     "decode_cases",
+    "emit_outputs",
+    "compare_outputs",
+    "OUTPUTS_MIME",
     "ReferenceUnavailableError",
 ]
 
@@ -131,8 +139,10 @@ def _decode(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_decode(x) for x in obj]
     if isinstance(obj, dict):
+        if "__float__" in obj:
+            return float(obj["__float__"])
         if "__ndarray__" in obj:
-            return np.array(obj["__ndarray__"], dtype=obj["dtype"]).reshape(obj["shape"])
+            return np.array(_decode(obj["__ndarray__"]), dtype=obj["dtype"]).reshape(obj["shape"])
         if "__tuple__" in obj:
             return tuple(_decode(x) for x in obj["__tuple__"])
         return {k: _decode(v) for k, v in obj.items()}
@@ -148,15 +158,20 @@ def decode_cases(text: str) -> list[tuple[tuple, Any]]:
 
 
 # --------------------------------------------------------------- reference solutions
-def _solutions_module(module: str):
-    """Import ``solutions.<module>`` from the course repository (instructor side only)."""
-    if os.environ.get("NBGRADER_EXECUTION"):
+def _solutions_module(module: str, root: Path | None = None):
+    """Import ``solutions.<module>`` from the course repository (instructor side only).
+
+    ``root`` names the repository explicitly: the grading process, outside the sandbox, does
+    so. Without it, nothing is loaded while nbgrader executes a notebook, so a kernel never
+    reaches for the reference answers.
+    """
+    if root is None and os.environ.get("NBGRADER_EXECUTION"):
         raise ReferenceUnavailableError(
-            "hidden test has no baked reference cases; regenerate the assignment with "
-            "`nnbook-course release` (solutions/ is never importable while grading)"
+            "hidden tests get their inputs from the grader (nnbook-course grade); the reference "
+            "solutions (solutions/) are never importable inside a grading kernel"
         )
-    root = os.environ.get("NNBOOK_COURSE_ROOT")
-    candidates = [Path(root)] if root else [Path.cwd(), *Path.cwd().parents]
+    env_root = os.environ.get("NNBOOK_COURSE_ROOT")
+    candidates = [Path(root)] if root else [Path(env_root)] if env_root else [Path.cwd(), *Path.cwd().parents]
     for folder in candidates:
         if (folder / "solutions" / "__init__.py").is_file() and (folder / "chapters").is_dir():
             if str(folder) not in sys.path:
@@ -164,27 +179,38 @@ def _solutions_module(module: str):
             return importlib.import_module(f"solutions.{module}")
     raise ReferenceUnavailableError(
         "the reference solutions (solutions/) are not available here: hidden tests only run "
-        "in the instructor's course repository or in a generated assignment"
+        "in the instructor's course repository or while nnbook-course grades"
     )
 
 
-def reference_cases(key: str, n: int = DEFAULT_CASES) -> list[tuple[tuple, Any]]:
+def case_seed(key: str, submission: str | None = None) -> int:
+    """The seed of exercise ``key``'s random cases: the key alone in the instructor's
+    repository (the same cases on every machine), the key and the submission while grading
+    (each student gets other inputs; grading the same student again draws the same ones)."""
+    return zlib.crc32(key.encode() if submission is None else f"{key}/{submission}".encode())
+
+
+def reference_cases(key: str, n: int = DEFAULT_CASES, *, seed: int | None = None,
+                    root: Path | None = None) -> list[tuple[tuple, Any]]:
     """Inputs and expected outputs for exercise ``key`` (``"ch01.gd_step"``).
 
     ``solutions/<module>.py`` defines ``CASES = {name: (reference_fn, make_inputs)}`` where
-    ``make_inputs(rng, n)`` returns a list of argument tuples. The generator is seeded
-    from the key, so the cases are the same on every machine and every run.
+    ``make_inputs(rng, n)`` returns a list of argument tuples; the generator is seeded with
+    ``seed`` (default :func:`case_seed` of the key). An exercise without cases is an error:
+    a hidden test that compares nothing would pass everything.
     """
     module, _, name = key.partition(".")
-    cases = _solutions_module(module).CASES
+    cases = _solutions_module(module, root).CASES
     if name not in cases:
         raise KeyError(f"solutions/{module}.py has no CASES entry {name!r} (has: {sorted(cases)})")
     reference, make_inputs = cases[name]
-    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    rng = np.random.default_rng(case_seed(key) if seed is None else seed)
     out = []
     for args in make_inputs(rng, n):
         args = tuple(args)
         out.append((args, reference(*_copy(args))))
+    if not out:
+        raise ValueError(f"{key}: make_inputs in solutions/{module}.py gave no cases; a hidden test needs at least one")
     return out
 
 
@@ -196,7 +222,7 @@ def compare_with_reference(
     student_fn: Callable,
     key: str,
     *,
-    cases: str | None = None,
+    inputs: str | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
 ) -> None:
@@ -205,18 +231,100 @@ def compare_with_reference(
     Returns None on purpose: nbgrader reads a number printed by a grade cell as partial
     credit, so a grade cell must never end in a value.
 
-    ``cases`` is the baked JSON that ``nnbook.course`` writes into generated assignments;
-    without it the reference is run from ``solutions/`` (instructor side only).
+    In the instructor's repository (no ``inputs``) the reference is run from
+    ``solutions/`` and compared here. While grading, ``nnbook-course grade`` writes the
+    submission's ``inputs`` into the call (JSON, see :func:`encode_cases`): the student's
+    function runs on them and its outputs are emitted as a record (:func:`emit_outputs`)
+    that the grader compares *outside* the kernel, which never holds an expected value.
     """
     if not callable(student_fn):
         raise AssertionError(f"{key}: expected a function, got {_short(student_fn)}")
-    pairs = decode_cases(cases) if cases is not None else reference_cases(key)
-    for args, expected in pairs:
-        try:
-            got = student_fn(*_copy(args))
-        except NotImplementedError:
-            raise AssertionError(f"{key}: not implemented yet") from None
+    if inputs is not None:
+        emit_outputs(student_fn, key, [args for args, _ in decode_cases(inputs)])
+        return
+    for args, expected in reference_cases(key):
+        got = _call(student_fn, key, args)
         problem = _mismatch(got, expected, rtol, atol)
         if problem:
-            shown = ", ".join(_short(a, 80) for a in args)
-            raise AssertionError(f"{key}: for inputs ({shown}): {problem}")
+            raise AssertionError(case_message(key, args, problem))
+
+
+def _call(student_fn: Callable, key: str, args: tuple) -> Any:
+    try:
+        return student_fn(*_copy(args))
+    except NotImplementedError:
+        raise AssertionError(f"{key}: not implemented yet") from None
+
+
+def case_message(key: str, args: tuple, problem: str) -> str:
+    """What a student reads when a hidden case fails: the inputs and what was wrong."""
+    shown = ", ".join(_short(a, 80) for a in args)
+    return f"{key}: for inputs ({shown}): {problem}"
+
+
+# ------------------------------------------------ outputs recorded while grading
+OUTPUTS_MIME = "application/vnd.nnbook.hidden-outputs+json"
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` as JSON of plain data, or TypeError: the types a hidden test may compare.
+
+    Exactly ``numpy.ndarray`` (not a subclass) of numbers, booleans or strings; numpy and
+    Python scalars; ``None``; lists, tuples and dicts with string keys of those; a torch
+    tensor becomes its array. Anything else (an object with its own ``__eq__``, an array
+    subclass) cannot be a correct answer's output.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and type(obj) in (torch.Tensor, torch.nn.Parameter):
+        obj = obj.detach().cpu().numpy()
+    if type(obj) is np.ndarray:
+        if obj.dtype.kind not in "biufUS":
+            raise TypeError(f"an array of dtype {obj.dtype}")
+        return {"__ndarray__": [_plain(x) for x in obj.ravel().tolist()], "dtype": str(obj.dtype),
+                "shape": list(obj.shape)}
+    if isinstance(obj, np.generic) and type(obj).__module__ == "numpy":
+        return _plain(obj.item())
+    if type(obj) is float and not np.isfinite(obj):
+        return {"__float__": repr(obj)}
+    if obj is None or type(obj) in (bool, int, float, str):
+        return obj
+    if type(obj) is tuple:
+        return {"__tuple__": [_plain(x) for x in obj]}
+    if type(obj) is list:
+        return [_plain(x) for x in obj]
+    if type(obj) is dict and all(type(k) is str for k in obj):
+        return {k: _plain(v) for k, v in obj.items()}
+    raise TypeError(f"a {type(obj).__module__}.{type(obj).__qualname__}")
+
+
+def emit_outputs(student_fn: Callable, key: str, arg_list: list[tuple]) -> None:
+    """Run ``student_fn`` on each input and display the outputs as one record."""
+    from IPython.display import display
+
+    outputs = []
+    for args in arg_list:
+        got = _call(student_fn, key, args)
+        try:
+            outputs.append({"value": _plain(got)})
+        except TypeError as exc:
+            outputs.append({"not_plain": str(exc)})
+    display({OUTPUTS_MIME: {"key": key, "outputs": outputs}}, raw=True)
+
+
+def compare_outputs(key: str, record: dict | None, cases: list[tuple[tuple, Any]], rtol: float = 1e-6,
+                    atol: float = 1e-9) -> str | None:
+    """The grader's side: why a recorded output differs from the expected ones (None if none)."""
+    if not isinstance(record, dict) or record.get("key") != key or not isinstance(record.get("outputs"), list):
+        return f"{key}: the hidden test reported no results (was its output suppressed?)"
+    if len(record["outputs"]) != len(cases):
+        return f"{key}: the hidden test reported {len(record['outputs'])} results for {len(cases)} cases"
+    for (args, expected), output in zip(cases, record["outputs"]):
+        if not isinstance(output, dict) or ("value" not in output and "not_plain" not in output):
+            return f"{key}: the hidden test's results are malformed"
+        if "not_plain" in output:
+            return case_message(key, args, f"returned {output['not_plain']}; return plain numbers, "
+                                           "strings, lists, tuples, dicts or numpy arrays")
+        problem = _mismatch(_decode(output["value"]), expected, rtol, atol)
+        if problem:
+            return case_message(key, args, problem)
+    return None

@@ -1,8 +1,11 @@
 """The course pipeline: one source of truth (``chapters/``), many generated artefacts.
 
 * ``editions``    student and instructor versions of a chapter notebook;
-* ``execute``     executing chapters once, through jupyter-cache;
+* ``execute``     executing chapters once, through jupyter-cache (``kernels``: on Unix sockets);
 * ``site``        the book (student or instructor edition) built by Jupyter Book;
-* ``assignments`` nbgrader sources with baked hidden tests, and releases;
+* ``assignments`` nbgrader sources and releases, the student kit;
+* ``collect``, ``grading``, ``feedback``, ``export``, ``leaks``: a class's submissions, graded;
+  ``sandbox`` (the grading kernel), ``hidden`` (hidden tests compared outside it),
+  ``ownership`` (graded names must be the student's), ``integrity`` and ``preprocessors``;
 * ``cli``         ``python -m nnbook.course`` / ``nnbook-course``.
 """

@@ -1,7 +1,7 @@
 """nbgrader assignments generated from the chapters.
 
-``chapters/chNN_*.ipynb`` -> ``<course>/source/chNN/chNN_*.ipynb`` (hidden tests baked,
-see :mod:`nnbook.checks`) -> ``nbgrader generate_assignment`` -> ``<course>/release/chNN/``.
+``chapters/chNN_*.ipynb`` -> ``<course>/source/chNN/chNN_*.ipynb`` -> ``nbgrader
+generate_assignment`` -> ``<course>/release/chNN/``.
 
 ``<course>`` is the grading root: the repository itself by default, or any folder (tests
 use a temporary one). nbgrader always runs with the repository's ``nbgrader_config.py``.
@@ -9,7 +9,6 @@ use a temporary one). nbgrader always runs with the repository's ``nbgrader_conf
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -19,33 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.checks import encode_cases, reference_cases
 from nnbook.course.paths import Chapter, CourseError
-
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-# A hidden-test call whose reference cases are not baked in yet:
-#   compare_with_reference(fn, "ch01.key"   [, rtol=...])
-_REFERENCE_CALL = re.compile(r"compare_with_reference\(\s*(?P<fn>[^,()]+(?:\([^()]*\))?)\s*,\s*(?P<q>[\"'])(?P<key>[\w.]+)(?P=q)")
-
-
-def bake_reference_cases(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Write each hidden test's reference inputs and outputs into the test itself.
-
-    Run at assignment generation, in the instructor's repository. The grading kernel then
-    compares against literal data and never needs (or can reach) ``solutions/``.
-    """
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
-            continue
-        cell.source = _REFERENCE_CALL.sub(_with_cases, cell.source)
-    return nb
-
-
-def _with_cases(match: re.Match) -> str:
-    baked = encode_cases(reference_cases(match.group("key")))
-    return f"{match.group(0)}, cases=r'''{baked}'''"
-
 
 def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command for the course at ``course`` with the repository's config."""
@@ -60,17 +33,14 @@ def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subpro
 
 
 def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
-    """The chapter as an nbgrader source notebook, with reference cases baked in."""
+    """The chapter as an nbgrader source notebook (``<course>/source/<a>/``).
+
+    Hidden tests stay as the chapter writes them, ``compare_with_reference(fn, "chNN.key")``:
+    while grading, the grader gives each call the submission's inputs and compares the
+    outputs itself (:mod:`nnbook.course.hidden`), so no expected value is written anywhere
+    a kernel could read it.
+    """
     nb = nbformat.read(chapter.path, as_version=4)
-    previous = os.environ.get("NNBOOK_COURSE_ROOT")
-    os.environ["NNBOOK_COURSE_ROOT"] = str(root)
-    try:
-        nb = bake_reference_cases(nb)
-    finally:
-        if previous is None:
-            os.environ.pop("NNBOOK_COURSE_ROOT")
-        else:
-            os.environ["NNBOOK_COURSE_ROOT"] = previous
     target = course / "source" / chapter.assignment / chapter.path.name
     target.parent.mkdir(parents=True, exist_ok=True)
     for asset in chapter.path.parent.iterdir():

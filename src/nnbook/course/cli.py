@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from nnbook.course import assignments, site
+from nnbook.course import assignments, sandbox, site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
 
@@ -28,7 +28,7 @@ def _course(args) -> Path:
 
 def _cmd_site(args) -> None:
     root = repo_root()
-    site.build(root, chapters(root, args.chapter), args.edition)
+    site.build(root, chapters(root, args.chapter), args.edition, quiet=args.quiet)
 
 
 def _cmd_release(args) -> None:
@@ -105,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("site", help="build the book (student edition by default)")
     s.add_argument("--edition", choices=sorted(site.EDITIONS), default="student")
     s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
+    s.add_argument("--quiet", action="store_true", help="print Sphinx's warnings, not its progress")
     s.set_defaults(func=_cmd_site)
 
     def course_arg(sp):
@@ -128,7 +129,8 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds per cell (default 120)")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
                    help="auto: bubblewrap when available, else resource limits only (warns)")
-    g.add_argument("--memory-mb", type=int, default=3072, help="address-space limit of the kernel")
+    g.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
+                   help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
     course_arg(g)
     g.set_defaults(func=_cmd_grade)

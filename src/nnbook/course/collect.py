@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -58,6 +59,17 @@ def student_from(name: str, folder: str | None = None) -> str | None:
     return stem if STUDENT_ID.match(stem) else None
 
 
+def _with_cell_ids(raw: dict) -> dict:
+    """Give cells without an id one (older front ends and hand-made files omit them; nbformat
+    warns for every such cell and will refuse them), making the notebook format 4.5."""
+    if raw.get("nbformat") == 4 and isinstance(raw.get("cells"), list):
+        for cell in raw["cells"]:  # (duplicate ids are nbgrader's DeduplicateIds' job)
+            if isinstance(cell, dict) and not cell.get("id"):
+                cell["id"] = uuid.uuid4().hex[:8]
+        raw["nbformat_minor"] = max(int(raw.get("nbformat_minor") or 0), 5)
+    return raw
+
+
 def read_notebook(data: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     """The notebook in ``data``, or None and why it cannot be read."""
     if not data.strip():
@@ -71,7 +83,7 @@ def read_notebook(data: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     if not isinstance(raw, dict) or "cells" not in raw:
         return None, "JSON but not a notebook (no cells)"
     try:
-        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        nb = nbformat.reads(json.dumps(_with_cell_ids(raw)), as_version=4)
     except Exception as exc:  # nbformat raises several types for malformed notebooks
         return None, f"not a valid notebook ({type(exc).__name__})"
     return nb, ""

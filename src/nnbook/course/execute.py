@@ -10,6 +10,7 @@ not outputs, and editing it must not re-execute the book.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import nbformat
@@ -34,24 +35,42 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _ipc_worker_class():
+    """jupyter-cache's local serial worker, with kernels on Unix sockets (nnbook.course.kernels).
+
+    jupyter-cache's executors pass no options to nbclient, so its worker's ``execute`` is
+    the one thing replaced; caching and error records stay jupyter-cache's own.
+    """
+    from jupyter_cache.executors.basic import ExecutionWorkerLocalSerial
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    from nnbook.course.kernels import IPCKernelManager
+
+    class IPCWorker(ExecutionWorkerLocalSerial):
+        @staticmethod
+        def execute(project_nb, data):
+            return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent), timeout=data.timeout,
+                                       allow_errors=data.allow_errors, kernel_manager_class=IPCKernelManager)
+
+    return IPCWorker
+
+
 def executed_notebooks(root: Path, chapters: list[Chapter], timeout: int = 600) -> dict[Path, nbformat.NotebookNode]:
     """Each chapter with fresh outputs; executes only what the cache does not hold."""
     from jupyter_cache import get_cache
-    from jupyter_cache.executors import load_executor
+    from jupyter_cache.executors.basic import ProcessData
 
     cache = get_cache(root / "_build" / ".jupyter_cache" / fingerprint(root))
     for chapter in chapters:
         cache.add_nb_to_project(str(chapter.path))
-    stale = [r.pk for r in cache.list_unexecuted() if Path(r.uri) in {c.path for c in chapters}]
+    stale = [r for r in cache.list_unexecuted() if Path(r.uri) in {c.path for c in chapters}]
     if stale:
         print(f"[nnbook] executing {len(stale)} chapter(s) (the others are cached)", flush=True)
-        executor = load_executor("local-serial", cache=cache)
-        result = executor.run_and_cache(filter_pks=stale, timeout=timeout, allow_errors=False)
-        if result.errored:
-            messages = []
-            for uri in result.errored:
-                record = cache.get_project_record(uri)
-                messages.append(f"--- {uri}\n{record.traceback}")
+        worker = _ipc_worker_class()(logging.getLogger("nnbook.execute"))
+        failed = [record.uri for record in stale
+                  if worker(ProcessData(record.pk, record.uri, cache, timeout, False))[0] != 0]
+        if failed:
+            messages = [f"--- {uri}\n{cache.get_project_record(uri).traceback}" for uri in failed]
             raise CourseError("chapter execution failed:\n" + "\n".join(messages))
     else:
         print("[nnbook] every chapter is cached: nothing to execute", flush=True)

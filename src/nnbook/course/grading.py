@@ -5,7 +5,7 @@ Here each submission is graded in its own throw-away grading root::
 
     <tmp>/gradebook.db        copy of a snapshot of the course gradebook (the assignment's
                               cells and checksums: what restores locked and deleted cells)
-    <tmp>/source/<a>/         the generated assignment (hidden tests baked in)
+    <tmp>/source/<a>/         the generated assignment
     <tmp>/submitted/<s>/<a>/  this student's files
 
 by nbgrader's ``Autograde`` in one of ``--workers`` long-lived processes (nbgrader is
@@ -38,10 +38,13 @@ from pathlib import Path
 
 import nbformat
 
+from nnbook.course import kernels
 from nnbook.course import sandbox as sandbox_mod
 from nnbook.course.paths import CourseError
 
 STATE_DIR = ".grading"
+# the grading kernel's sockets live in <work>/runtime (nnbook.course.kernels)
+MAX_RUNTIME_PATH = kernels.MAX_SOCKET_PATH - kernels.SOCKET_SUFFIX
 
 
 # ------------------------------------------------------------------------------ state
@@ -192,8 +195,10 @@ def _environment(settings: Settings, work: Path) -> dict[str, str]:
                    NNBOOK_SANDBOX="bwrap" if settings.sandbox == "bwrap" else "limits",
                    NNBOOK_SANDBOX_MEMORY_MB=str(settings.memory_mb),
                    NNBOOK_SANDBOX_HIDE=os.pathsep.join(_hidden(settings, work)),
-                   NNBOOK_SANDBOX_EXPOSE_RO=os.pathsep.join([src_dir, sys.prefix, str(work / "runtime")]),
-                   NNBOOK_SANDBOX_EXPOSE_RW=str(work / "home"), NNBOOK_SANDBOX_HOME=str(work / "home"),
+                   NNBOOK_SANDBOX_EXPOSE_RO=os.pathsep.join([src_dir, sys.prefix]),
+                   # the kernel binds its ipc sockets in the runtime folder: writable
+                   NNBOOK_SANDBOX_EXPOSE_RW=os.pathsep.join([str(work / "home"), str(work / "runtime")]),
+                   NNBOOK_SANDBOX_HOME=str(work / "home"),
                    NNBOOK_SANDBOX_LOG=str(work / "kernel.log"))
     return env
 
@@ -234,7 +239,12 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
     state = state_dir(course, a)
     base = settings.workdir or Path(tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"nnbook-grade-{student}-", dir=base))
+    # short: the kernel's Unix socket paths (work/runtime/kernel-<uuid>-ipc-N) have a limit
+    work = Path(tempfile.mkdtemp(prefix=f"nng-{student[:12]}-", dir=base))
+    if len(str(work / "runtime")) > MAX_RUNTIME_PATH:
+        shutil.rmtree(work, ignore_errors=True)
+        raise CourseError(f"grading folder {work} is too long for the kernel's ipc sockets "
+                          f"(at most {MAX_RUNTIME_PATH} characters); choose a shorter --workdir")
     started = time.time()
     reasons: list[str] = []
     saved = dict(os.environ)
@@ -384,6 +394,10 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     state = state_dir(course, assignment)
     (state / "results").mkdir(parents=True, exist_ok=True)
     (state / "done").mkdir(parents=True, exist_ok=True)
+    longest = Path(workdir or tempfile.gettempdir()) / ("nng-" + "x" * 21) / "runtime"
+    if len(str(longest)) > MAX_RUNTIME_PATH:
+        raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
+                          f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
     workers = workers or os.cpu_count() or 1
     summary = Summary(workers=workers, sandbox=resolve_sandbox(sandbox_mode))
     settings = Settings(root=root.resolve(), course=course, assignment=assignment, timeout=timeout,

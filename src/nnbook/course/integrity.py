@@ -1,14 +1,18 @@
 """Integrity checks on student code: a static scan and a runtime sentinel.
 
 Both only *detect*; what is *prevented* is the sandbox's job (:mod:`nnbook.course.sandbox`).
-A finding zeroes every grade cell from the offending point on (monkeypatching is global:
-it affects every test that runs after it) and flags the submission for review.
+A static finding flags the submission for review and costs nothing: a scan of source text
+is evadable by construction, so it is evidence for the instructor, not a verdict. A runtime
+finding (a check, builtin or numpy function replaced) zeroes every grade cell from the
+first affected one on, since monkeypatching affects every test that runs after it.
 
 * :func:`scan_cell` parses a student cell (IPython magics transformed first) and reports
   imports of ``solutions``, assignments to attributes of numpy, builtins or ``nnbook``,
   rebinding the names the tests use (``assert_close``, ``np``, ...), frame or garbage
   collector introspection (the way to read a hidden test's expected values from the
-  calling frame), ``ctypes``, IPython hooks, and string literals naming course files.
+  calling frame), ``ctypes``, IPython hooks, string literals naming course files, and
+  calls of the builtins ``eval``/``exec``/``compile`` (by name or through ``builtins``;
+  ``model.eval()`` and ``re.compile`` are other functions).
 * :func:`setup_code` / :func:`check_code` are cells inserted while grading: the first runs
   before any student code and keeps the identities of the functions the tests rely on;
   one before each grade cell reports, with a per-run token, any that changed.

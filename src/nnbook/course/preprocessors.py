@@ -10,13 +10,16 @@ Autograde pipeline (around nbgrader's ``Execute``):
 
 * :class:`SkipHeavyCells` blanks cells tagged ``heavy`` or ``skip-execution`` that are not
   nbgrader cells (long demos that no graded cell depends on).
-* :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`) and
-  inserts the runtime sentinel cells: one before any student code, one before each grade cell.
+* :class:`CheckOwnAnswers` marks each grade cell that uses a graded name the submission
+  does not define in its own answer cell (:mod:`nnbook.course.ownership`).
+* :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`: a
+  finding flags the submission for review, it never costs points) and inserts the runtime
+  sentinel cells: one before any student code, one before each grade cell.
 * :class:`SafeExecute` is nbgrader's ``Execute`` that survives a dead kernel (``os._exit``,
   a segfault, a kill): what ran is kept, nothing after it runs. It caps each cell's output
   and gives up on a kernel that ignores two interrupts in a row.
-* :class:`FinalizeGrading` turns every grade cell that did not run, or that ran after an
-  integrity finding, into a failure (an error output, so ``SaveAutoGrades`` scores it 0:
+* :class:`FinalizeGrading` turns every grade cell that did not run, that uses a name the
+  student does not own, or that ran after a runtime integrity finding, into a failure (an error output, so ``SaveAutoGrades`` scores it 0:
   nbgrader on its own scores a grade cell without outputs as *passing*, nbgrader#427),
   removes the sentinel cells, and writes the reasons to ``metadata.nnbook_grading``.
 """
@@ -30,9 +33,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from nnbook.course import integrity
+from nnbook.course import integrity, ownership
 
 SENTINEL_KEY = "nnbook_sentinel"
+NOT_OWN_KEY = "nnbook_not_own"
 RAN_KEY = "nnbook_ran"
 META_KEY = "nnbook_grading"
 TRUNCATED = "\n[... output truncated by the grader ...]\n"
@@ -121,7 +125,6 @@ class InsertSentinels(NbGraderPreprocessor):
         token = "S" + secrets.token_hex(8)
         state = _state(nb)
         state["token"] = token
-        first_flag = None
         for index, cell in enumerate(nb.cells):
             nbg = _nbgrader(cell)
             if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
@@ -131,19 +134,56 @@ class InsertSentinels(NbGraderPreprocessor):
                 state["flags"].append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static",
                                        "findings": found})
                 cell.metadata["nnbook_flagged"] = True
-                first_flag = index if first_flag is None else first_flag
-        cells = [self._cell(integrity.setup_code(token), "setup")]
+        cells = [self._cell(integrity.setup_code(token), "setup", "nnbook-setup")]
         for cell in nb.cells:
             if _is_grade(cell):
-                cells.append(self._cell(integrity.check_code(token, _nbgrader(cell)["grade_id"]), "check"))
+                gid = _nbgrader(cell)["grade_id"]
+                cells.append(self._cell(integrity.check_code(token, gid), "check", f"nnbook-check-{gid}"))
             cells.append(cell)
         nb.cells = cells
         return nb, resources
 
     @staticmethod
-    def _cell(source: str, role: str) -> NotebookNode:
-        return from_dict({"cell_type": "code", "source": source, "metadata": {SENTINEL_KEY: role},
+    def _cell(source: str, role: str, cell_id: str) -> NotebookNode:
+        return from_dict({"cell_type": "code", "id": cell_id[:64], "source": source, "metadata": {SENTINEL_KEY: role},
                           "outputs": [], "execution_count": None})
+
+
+class CheckOwnAnswers(NbGraderPreprocessor):
+    """Mark the grade cells that use a graded name the submission does not own
+    (:mod:`nnbook.course.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
+            try:
+                notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return nb, resources
+            solution_ids = {c.name for c in notebook.solution_cells}
+            graded = {}
+            for cell in notebook.source_cells:
+                tree = ownership.parse(cell.source) if cell.name in solution_ids and cell.cell_type == "code" else None
+                if tree is not None:
+                    graded[cell.name] = ownership.defined_names(tree)
+        answers, others = {}, []
+        for cell in nb.cells:
+            nbg = _nbgrader(cell)
+            if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
+                continue
+            if nbg.get("grade_id") in graded:
+                answers[nbg["grade_id"]] = cell.source
+            else:
+                others.append(cell.source)
+        problems = ownership.not_own(answers, graded, others)
+        for cell in nb.cells:
+            if _is_grade(cell) and problems:
+                tree = ownership.parse(cell.source)
+                used = ownership.used_names(tree) if tree is not None else set()
+                mine = [problems[name] for name in sorted(used & set(problems))]
+                if mine:
+                    cell.metadata[NOT_OWN_KEY] = mine
+        return nb, resources
 
 
 class SafeExecute(Execute):
@@ -219,8 +259,11 @@ class FinalizeGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         state = _state(nb)
         token = state.get("token")
-        tainted_from = None  # label of the first grade cell affected by an integrity finding
-        seen_static = False
+        # label of the first grade cell after a runtime integrity finding (a patched check or
+        # builtin affects every test that runs after it). Static findings only flag the
+        # submission for review: a scan is evadable by construction, so it is evidence for
+        # the instructor, never a verdict (docs/INSTRUCTORS.md, threat model).
+        tainted_from = None
         cells = []
         for index, cell in enumerate(nb.cells):
             role = cell.metadata.get(SENTINEL_KEY)
@@ -238,16 +281,19 @@ class FinalizeGrading(NbGraderPreprocessor):
                 if cell.metadata.get(RAN_KEY) is True and any(o.get("output_type") == "error" for o in cell.outputs):
                     state["flags"].append({"cell": "setup", "kind": "runtime", "findings": ["integrity setup failed"]})
                 continue
-            if cell.metadata.pop("nnbook_flagged", False):
-                seen_static = True
+            cell.metadata.pop("nnbook_flagged", None)
             ran = cell.metadata.pop(RAN_KEY, None)
             if cell.cell_type == "code":
                 self._truncate(nb, cell)
+                not_own = cell.metadata.pop(NOT_OWN_KEY, None)
                 if _is_grade(cell):
                     gid = _nbgrader(cell)["grade_id"]
                     if ran is not True and ran != "died":
                         self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")
-                    elif seen_static or tainted_from:
+                    elif not_own:
+                        self._fail(cell, "NotYourOwn", "no credit: " + "; ".join(not_own))
+                        _reason(nb, f"not the student's own in {gid}: " + "; ".join(not_own))
+                    elif tainted_from:
                         self._fail(cell, "IntegrityFlag", "no credit: the submission changes or inspects the "
                                    "grading machinery (flagged for review by the instructor)")
                         if not any(r.startswith("integrity flag: no credit") for r in state["reasons"]):

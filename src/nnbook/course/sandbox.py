@@ -9,11 +9,14 @@ the source notebooks, ``/tmp`` with the other submissions) and what the kernel n
 the resource limits, then replaces itself with::
 
     bwrap --ro-bind / / --tmpfs <hidden>... --ro-bind <repo>/src ... --bind <cwd> <cwd>
-          --dev /dev --proc /proc --unshare-pid --unshare-ipc --die-with-parent
-          python -m ipykernel_launcher -f <connection file>
+          --bind <runtime> <runtime> --dev /dev --proc /proc --unshare-pid --unshare-ipc
+          --unshare-net --die-with-parent python -m ipykernel_launcher -f <connection file>
 
-The network namespace is shared on purpose: the kernel talks to nbgrader over ZMQ on
-loopback. Without ``bwrap`` (not Linux, or no user namespaces) the kernel runs with the
+The kernel has a network namespace of its own (``--unshare-net``: no interface but an
+unconfigured loopback, so no connection to the host or beyond). It talks to nbgrader over
+ZMQ's ``ipc`` transport: Unix sockets in the grading root's runtime folder, the one
+folder both sides see (``c.KernelManager.transport = "ipc"`` in nbgrader_config.py).
+Without ``bwrap`` (not Linux, or no user namespaces) the kernel runs with the
 resource limits only, and a loud warning says that file access is then only *detected*
 (by the static scan in :mod:`nnbook.course.integrity`), not prevented.
 """
@@ -28,7 +31,9 @@ import sys
 from pathlib import Path
 
 KERNEL_NAME = "nnbook-grading"
-DEFAULT_MEMORY_MB = 3072
+# Address space, not resident memory: importing torch (its CUDA build reserves large
+# mappings) peaks at about 3.3 GB of address space before a chapter computes anything.
+DEFAULT_MEMORY_MB = 6144
 DEFAULT_FILE_MB = 256
 
 
@@ -102,7 +107,7 @@ def bwrap_argv(kernel_argv: list[str], cwd: str, env: dict[str, str]) -> list[st
     for path in sorted(set(expose_rw) | {cwd}, key=len):
         if os.path.exists(path):
             argv += ["--bind", path, path]
-    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent",
              "--chdir", cwd, "--unsetenv", "JPY_PARENT_PID"]
     for name in ("NNBOOK_SANDBOX_HIDE", "NNBOOK_SANDBOX_EXPOSE_RO", "NNBOOK_SANDBOX_EXPOSE_RW",
                  "NNBOOK_GRADING_ROOT", "NNBOOK_COURSE_ROOT"):

@@ -235,18 +235,24 @@ def stage(root: Path, chapters: list[Chapter], edition: str) -> Path:
     return staging
 
 
-def build(root: Path, chapters: list[Chapter], edition: str = "student") -> Path:
-    """Stage and build strictly; return the folder holding ``index.html``."""
+def build(root: Path, chapters: list[Chapter], edition: str = "student", quiet: bool = False) -> Path:
+    """Stage and build strictly; return the folder holding ``index.html``.
+
+    ``quiet``: Sphinx's progress is not printed (its warnings and errors still are, and the
+    whole log is printed when the build fails).
+    """
     start = time.perf_counter()
     staging = stage(root, chapters, edition)
     out_root = root if edition == "student" else root / "_build" / edition
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jupyter_book), "build", str(staging), "--all", "-W", "-n", "--keep-going",
-           "--path-output", str(out_root)]
+           "--path-output", str(out_root)] + (["--quiet"] if quiet else [])
     print("[nnbook] " + " ".join(cmd), flush=True)
-    done = subprocess.run(cmd)
+    done = subprocess.run(cmd, stdout=subprocess.PIPE if quiet else None, text=True)
     html = html_dir(root, edition)
     if done.returncode != 0 or not (html / "index.html").is_file():
+        if quiet:
+            print(done.stdout, flush=True)
         raise CourseError(f"the {edition} book build failed (see the warnings above)")
     print(f"[nnbook] {edition} site built in {time.perf_counter() - start:.0f} s: {html / 'index.html'}")
     print(f"[nnbook] open it with:  python -m http.server -d {html} 8000   then http://localhost:8000")
