@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from nnbook.activations import softmax
-from nnbook.losses import np_binary_cross_entropy, np_categorical_cross_entropy, np_mae, np_mse
+from nnbook.activations import relu, relu_grad, sigmoid, sigmoid_grad, softmax, tanh, tanh_grad
+from nnbook.losses import (np_binary_cross_entropy, np_categorical_cross_entropy, np_cross_entropy_from_logits,
+                           np_mae, np_mse)
 
 
 def stable_softmax(z):
@@ -101,23 +102,7 @@ def _knots(rng, n):
     return cases
 
 
-CASES = {
-    "stable_softmax": (stable_softmax, _logits),
-    "binary_cross_entropy": (binary_cross_entropy, _binary),
-    "binary_cross_entropy_saturated": (binary_cross_entropy, _saturated),
-    "categorical_cross_entropy": (categorical_cross_entropy, _categorical),
-    "best_constant": (loss_at_best_constant, _samples),
-    "step_network": (step_network, _knots),
-}
-
-
-# ----------------------------------------------------------- activations (exercise 1)
-from nnbook.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad  # noqa: E402
-
-
-from nnbook.losses import np_cross_entropy_from_logits  # noqa: E402
-
-
+# ------------------------- activations, the softmax Jacobian, cross-entropy from logits
 def activations(z):
     return {"sigmoid": sigmoid(z), "tanh": tanh(z), "relu": relu(z), "softplus": np.logaddexp(0.0, z)}
 
@@ -169,10 +154,16 @@ def _logits_and_targets(rng, n):
     return cases
 
 
-CASES.update({
+CASES = {
+    "stable_softmax": (stable_softmax, _logits),
+    "binary_cross_entropy": (binary_cross_entropy, _binary),
+    "binary_cross_entropy_saturated": (binary_cross_entropy, _saturated),
+    "categorical_cross_entropy": (categorical_cross_entropy, _categorical),
+    "best_constant": (loss_at_best_constant, _samples),
+    "step_network": (step_network, _knots),
     "cross_entropy_from_logits": (cross_entropy_from_logits, _logits_and_targets),
     "activations": (activations, _pre_activations([0.5, 3.0, 30.0])),
     "activations_extreme": (activations, _pre_activations([300.0, 1000.0])),
     "activation_derivatives": (activation_derivatives, _pre_activations([0.5, 3.0, 30.0, 1000.0])),
     "softmax_jacobian": (softmax_jacobian, _jacobian_logits),
-})
+}
