@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from nnbook.activations import softmax
-from nnbook.losses import np_binary_cross_entropy, np_categorical_cross_entropy, np_mae, np_mse
+from nnbook.activations import relu, relu_grad, sigmoid, sigmoid_grad, softmax, tanh, tanh_grad
+from nnbook.losses import (np_binary_cross_entropy, np_categorical_cross_entropy, np_cross_entropy_from_logits,
+                           np_mae, np_mse)
 
 
 def stable_softmax(z):
@@ -101,6 +102,58 @@ def _knots(rng, n):
     return cases
 
 
+# ------------------------- activations, the softmax Jacobian, cross-entropy from logits
+def activations(z):
+    return {"sigmoid": sigmoid(z), "tanh": tanh(z), "relu": relu(z), "softplus": np.logaddexp(0.0, z)}
+
+
+def activation_derivatives(z):
+    return {"sigmoid_grad": sigmoid_grad(z), "tanh_grad": tanh_grad(z), "relu_grad": relu_grad(z),
+            "softplus_grad": sigmoid(z)}
+
+
+def cross_entropy_from_logits(Z, Y):
+    """[mean cross-entropy, its gradient (softmax(Z) - Y) / N] for rows of Y that sum to 1."""
+    return [np_cross_entropy_from_logits(Z, Y), (softmax(Z, axis=1) - Y) / len(Z)]
+
+
+def softmax_jacobian(z):
+    """d softmax(z)_i / d z_j = s_i (delta_ij - s_j), for every row of z."""
+    s = softmax(z, axis=-1)
+    return s[..., :, None] * (np.eye(s.shape[-1]) - s[..., None, :])
+
+
+def _pre_activations(scales):
+    def make(rng, n):
+        cases = []
+        for i in range(n):
+            shape = [(), (int(rng.integers(1, 9)),), (int(rng.integers(1, 4)), int(rng.integers(1, 6)))][i % 3]
+            z = rng.standard_normal(shape) * scales[i % len(scales)]
+            if z.size and i % 4 == 0:
+                z.flat[0] = 0.0  # the kink of ReLU
+            cases.append((z,))
+        return cases + [(np.array([-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]),)]
+    return make
+
+
+def _jacobian_logits(rng, n):
+    cases = []
+    for i in range(n):
+        shape = (int(rng.integers(1, 6)),) if i % 2 else (int(rng.integers(1, 4)), int(rng.integers(1, 5)))
+        cases.append((rng.standard_normal(shape) * [1.0, 10.0, 100.0][i % 3] + float(rng.choice([0.0, 1000.0, -1000.0])),))
+    return cases
+
+
+def _logits_and_targets(rng, n):
+    cases = []
+    for i in range(n):
+        m, k = int(rng.integers(1, 8)), int(rng.integers(2, 6))
+        Z = rng.standard_normal((m, k)) * [1.0, 10.0, 300.0][i % 3] + float(rng.choice([0.0, 1000.0]))
+        Y = np.eye(k)[rng.integers(0, k, m)] if i % 4 else softmax(rng.standard_normal((m, k)))
+        cases.append((Z, Y))
+    return cases
+
+
 CASES = {
     "stable_softmax": (stable_softmax, _logits),
     "binary_cross_entropy": (binary_cross_entropy, _binary),
@@ -108,4 +161,9 @@ CASES = {
     "categorical_cross_entropy": (categorical_cross_entropy, _categorical),
     "best_constant": (loss_at_best_constant, _samples),
     "step_network": (step_network, _knots),
+    "cross_entropy_from_logits": (cross_entropy_from_logits, _logits_and_targets),
+    "activations": (activations, _pre_activations([0.5, 3.0, 30.0])),
+    "activations_extreme": (activations, _pre_activations([300.0, 1000.0])),
+    "activation_derivatives": (activation_derivatives, _pre_activations([0.5, 3.0, 30.0, 1000.0])),
+    "softmax_jacobian": (softmax_jacobian, _jacobian_logits),
 }

@@ -1,22 +1,121 @@
-"""Reference answers for chapter 3 (computational graphs and backpropagation), with their randomised inputs."""
+"""Reference answers for chapter 3 (computational graphs and backpropagation), with their randomised inputs.
+
+The student writes a class, ``Value``, so its hidden tests cannot compare objects. Each test
+cell instead defines a small *fingerprint*: it builds a graph from plain inputs (numbers and
+lists of operation specs) with the student's class, runs it, and returns plain numbers. The
+fingerprints here do the same with the library's ``nnbook.engine.Value``.
+
+A *program* is a list of leaf values and a list of operations ``[op, i, arg]``; each
+operation appends one node computed from node ``i`` (leaves first, then earlier results):
+
+* ``"+" "-" "*" "/"``: node ``i`` with node ``arg`` (``arg == i`` reuses a node);
+* ``"+c"`` ...: node ``i`` with the constant ``arg``; ``"c+"`` ...: the constant first
+  (Python's reflected operators, ``2 - a``);
+* ``"**"``: node ``i`` to the constant power ``arg``;
+* ``"neg" "exp" "tanh" "relu"``: one-input operations (``arg`` unused);
+* ``"detach"``: a new leaf holding node ``i``'s number, the classic way to cut a graph.
+"""
 
 import numpy as np
 
-from nnbook.activations import tanh_grad
 from nnbook.engine import Value
 from nnbook.gradcheck import numerical_grad
 
-
-def toy_gradients(w, b, x, y):
-    """dL/dw and dL/db of L = (w x + b - y)^2, by the library's backpropagation."""
-    w, b = Value(w), Value(b)
-    loss = (w * x + b - y) ** 2
-    loss.backward()
-    return (w.grad, b.grad)
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
 
 
-def tanh_backward(x, upstream):
-    return np.asarray(upstream, dtype=float) * tanh_grad(x)
+def _apply(nodes, op, i, arg):
+    a = nodes[i]
+    if op in _BINARY:
+        return _BINARY[op](a, nodes[arg])
+    if op[0] == "c":
+        return _BINARY[op[1]](arg, a)
+    if op[-1] == "c":
+        return _BINARY[op[0]](a, arg)
+    if op == "**":
+        return a ** arg
+    if op == "neg":
+        return -a
+    if op == "detach":
+        return Value(a.data)
+    return getattr(a, op)()
+
+
+def _build(leaves, ops):
+    nodes = [Value(x) for x in leaves]
+    for op, i, arg in ops:
+        nodes.append(_apply(nodes, op, i, arg))
+    return nodes
+
+
+# ---------------------------------------------------------------- fingerprints
+def local_rule(op, a, b, upstream, same):
+    """One node's forward value and what its backward rule adds to its inputs' gradients."""
+    x = Value(a)
+    y = x if same else Value(b)
+    if op in _BINARY:
+        out = _BINARY[op](x, y)
+    elif op[0] == "c":
+        out = _BINARY[op[1]](b, x)
+    elif op[-1] == "c":
+        out = _BINARY[op[0]](x, b)
+    elif op == "**":
+        out = x ** b
+    else:
+        out = getattr(x, op)()
+    out.grad = upstream
+    out._backward(out)  # the library's rules take the output node
+    return [out.data, x.grad, y.grad]
+
+
+def run_program(leaves, ops):
+    """Every node's data and gradient after backward() from the last node."""
+    nodes = _build(leaves, ops)
+    nodes[-1].backward()
+    return [[n.data for n in nodes], [n.grad for n in nodes]]
+
+
+def topological_check(leaves, ops):
+    """Whether an order lists every reachable node once, each after its inputs, the root last."""
+    nodes = _build(leaves, ops)
+    order = nodes[-1]._topo()
+    return order_properties(nodes[-1], order)
+
+
+def order_properties(root, order):
+    reachable, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in reachable:
+            reachable.add(id(node))
+            stack.extend(node._prev)
+    position = {id(n): k for k, n in enumerate(order)}
+    complete = len(order) == len(position) and set(position) == reachable
+    inputs_first = all(position.get(id(c), len(order)) < position[id(n)] for n in order for c in n._prev)
+    return [complete, inputs_first, len(order) > 0 and order[-1] is root]
+
+
+def deep_chain(x0, depth, a):
+    """A chain `depth` steps deep in which every step reuses its input twice."""
+    x = Value(x0)
+    v = x
+    for _ in range(depth):
+        v = v + (v * 0.5).tanh() * a
+    v.backward()
+    return [v.data, x.grad]
+
+
+def gradient_check_program(leaves, ops, h):
+    """The gradient check of a program: analytic and numeric gradients, and whether they disagree."""
+    def f(values):
+        return _build(values, ops)[-1]
+
+    leaf_nodes = _build(leaves, ops)
+    leaf_nodes[-1].backward()
+    analytic = np.array([n.grad for n in leaf_nodes[:len(leaves)]])
+    numeric = numerical_grad(lambda v: f(list(v)).data, np.array(leaves, dtype=float), eps=h)
+    errors = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)
+    return [analytic, numeric, bool(errors.max() > 0.1)]
 
 
 def _test_function(A, c):
@@ -29,20 +128,86 @@ def gradient_of_test_function(A, c, x, h):
     return numerical_grad(_test_function(A, c), x, eps=h)
 
 
-def fd_evaluations(n_params, scheme):
-    # forward: f(w) once, then f(w + h e_i) for each i; centred: f(w +- h e_i) for each i.
-    return n_params + 1 if scheme == "forward" else 2 * n_params
+# ---------------------------------------------------------------- random inputs
+def _local_cases(ops):
+    def make(rng, n):
+        cases = []
+        for k in range(n):
+            op = ops[k % len(ops)]
+            a = float(rng.uniform(-3, 3))
+            if op == "**":
+                b = float(rng.choice([2.0, 3.0, -1.0, 0.5, 1.5]))
+                if b != int(b):
+                    a = abs(a) + 0.1  # a fractional power of a negative number is complex
+                elif b < 0:
+                    a = a if abs(a) > 0.3 else 1.7
+            else:
+                b = float(rng.uniform(-3, 3))
+            same = bool(k % 3 == 0) and op in _BINARY
+            cases.append((op, a, b, float(rng.choice([1.0, -2.5, 0.3]) * rng.uniform(0.5, 2)), same))
+        return cases
+    return make
 
 
-def _toy_inputs(rng, n):
-    return [tuple(float(v) for v in rng.uniform(-5, 5, 4)) for _ in range(n)] + [(3.0, 2.0, 4.0, 5.0)]
+def _random_program(rng, ops, n_leaves, n_ops, away_from_kinks=0.0):
+    """A program whose every step is well defined and of moderate size (checked on the library's engine)."""
+    leaves = [float(v) for v in rng.uniform(-2, 2, n_leaves)]
+    nodes = [Value(x) for x in leaves]
+    program = []
+    while len(program) < n_ops:
+        op = str(rng.choice(ops))
+        # prefer recent nodes, so the graph grows deep as well as wide
+        i = int(len(nodes) - 1 - min(rng.geometric(0.4) - 1, len(nodes) - 1))
+        j = i if rng.random() < 0.25 else int(rng.integers(0, len(nodes)))
+        if op in _BINARY:
+            arg = j
+            if op == "/" and abs(nodes[j].data) < 0.3:
+                continue
+        elif op == "**":
+            arg = float(rng.choice([2.0, 3.0, -1.0, 0.5]))
+            if (arg < 0 and abs(nodes[i].data) < 0.3) or (arg == 0.5 and nodes[i].data < 0.1):
+                continue
+        elif op[0] == "c" or op[-1] == "c":
+            arg = float(rng.choice([-1, 1]) * rng.uniform(0.5, 3))
+            if op == "c/" and abs(nodes[i].data) < 0.3:
+                continue
+        else:
+            arg = 0
+            if op == "relu" and abs(nodes[i].data) < away_from_kinks:
+                continue
+        out = _apply(nodes, op, i, arg)
+        if not abs(out.data) < 20:
+            continue
+        nodes.append(out)
+        program.append([op, i, arg])
+    return leaves, program
 
 
-def _tanh_inputs(rng, n):
+_ALL_OPS = ["+", "-", "*", "/", "+c", "c+", "-c", "c-", "*c", "c*", "/c", "c/", "**", "neg", "exp", "tanh", "relu"]
+
+
+def _programs(ops, sizes):
+    def make(rng, n):
+        cases = []
+        for k in range(n):
+            n_leaves, n_ops = sizes[k % len(sizes)]
+            cases.append(_random_program(rng, ops, n_leaves, n_ops))
+        return cases
+    return make
+
+
+def _deep_chains(rng, n):
+    return [(float(rng.uniform(-1, 1)), int(rng.integers(1500, 3000)), float(rng.uniform(-0.01, 0.01)))
+            for _ in range(min(n, 4))]
+
+
+def _checked_programs(rng, n):
     cases = []
-    for i in range(n):
-        shape = (int(rng.integers(1, 6)),) if i % 2 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        cases.append((rng.standard_normal(shape) * [0.5, 3, 30][i % 3], rng.standard_normal(shape)))
+    for k in range(n):
+        ops = _ALL_OPS + (["detach", "detach"] if k % 2 else [])
+        leaves, program = _random_program(rng, ops, int(rng.integers(1, 5)), int(rng.integers(3, 15)),
+                                          away_from_kinks=0.05)
+        cases.append((leaves, program, float(rng.choice([1e-4, 1e-3]))))
     return cases
 
 
@@ -55,14 +220,14 @@ def _vector_functions(rng, n):
     return cases
 
 
-def _counts(rng, n):
-    return [(int(k), s) for k, s in zip(rng.integers(1, 10**6, n), rng.choice(["forward", "centred"], n))] + [
-        (1, "forward"), (1, "centred")]
-
-
 CASES = {
-    "toy_gradients": (toy_gradients, _toy_inputs),
-    "tanh_backward": (tanh_backward, _tanh_inputs),
+    "value_add_mul": (local_rule, _local_cases(["+", "*", "+c", "*c"])),
+    "value_pow_exp": (local_rule, _local_cases(["**", "exp"])),
+    "value_tanh_relu": (local_rule, _local_cases(["tanh", "relu"])),
+    "topological_order": (topological_check, _programs(_ALL_OPS, [(1, 4), (3, 12), (5, 40)])),
+    "value_derived": (run_program, _programs(["-", "/", "-c", "c-", "/c", "c/", "neg", "+", "*"], [(2, 3), (3, 8)])),
+    "value_graphs": (run_program, _programs(_ALL_OPS, [(1, 5), (2, 10), (4, 30), (6, 80)])),
+    "deep_chain": (deep_chain, _deep_chains),
     "numerical_gradient": (gradient_of_test_function, _vector_functions),
-    "fd_evaluations": (fd_evaluations, _counts),
+    "gradient_check": (gradient_check_program, _checked_programs),
 }

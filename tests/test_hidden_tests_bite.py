@@ -1,0 +1,76 @@
+"""Hidden tests must catch what public tests miss.
+
+For each case a plausible wrong answer (the reference answer with one classic mistake) is
+put into a chapter's answer cell. The chapter's graded cells then run in order, as while
+grading: the wrong answer must pass the public part of the target test cell and fail once
+its hidden part runs. Only the first code cell (imports) and the nbgrader cells run, so a
+case costs seconds. Other chapters can add their cases to MUTANTS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import nbformat
+import pytest
+
+from nnbook.course.paths import chapters, repo_root
+
+ROOT = repo_root()
+PATHS = {c.assignment: c.path for c in chapters(ROOT)}
+
+# (chapter, answer cell, text of the reference answer, the mistake, test cell that must catch it)
+MUTANTS = [
+    ("ch01", "ch01-descend", "if np.linalg.norm(g) <= tol:", "if np.abs(g).max() <= tol:",
+     "ch01-descend-stopping-tests"),
+    ("ch01", "ch01-stable-learning-rate", "eigenvalues = np.linalg.eigvalsh(H)", "eigenvalues = np.linalg.eigvals(H).real",
+     "ch01-stable-learning-rate-tests"),
+    ("ch02", "ch02-cross-entropy-from-logits", "grad = (np.exp(log_p) - Y) / len(Z)",
+     "grad = np.exp(log_p)\n    grad[np.arange(len(Z)), Y.argmax(axis=1)] -= 1.0  # assumes one-hot targets\n"
+     "    grad = grad / len(Z)", "ch02-cross-entropy-from-logits-tests"),
+    ("ch03", "ch03-value", "self.grad += out.data * out.grad", "self.grad = out.data * out.grad",
+     "ch03-value-graphs-tests"),
+]
+
+
+def _graded_run(nb, target: str) -> tuple[str | None, str | None]:
+    """Run the imports and graded cells up to ``target``; return why its public part and its
+    whole cell failed (None when they passed)."""
+    namespace: dict = {}
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(first.source, namespace)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell is first or cell.cell_type != "code" or not grade_id:
+                continue
+            if grade_id != target:
+                try:
+                    exec(cell.source, namespace)
+                except Exception:  # an earlier cell failing does not stop grading either
+                    pass
+                continue
+            outcome = []
+            for source in (cell.source.partition("### BEGIN HIDDEN TESTS")[0], cell.source):
+                try:
+                    exec(source, namespace)
+                    outcome.append(None)
+                except Exception as exc:  # noqa: BLE001 - any failure is the signal
+                    outcome.append(f"{type(exc).__name__}: {exc}")
+            return outcome[0], outcome[1]
+    raise AssertionError(f"no test cell {target!r}")
+
+
+@pytest.mark.parametrize("chapter, answer, right, wrong, target", MUTANTS, ids=[m[1] + ":" + m[4] for m in MUTANTS])
+def test_a_plausible_wrong_answer_passes_the_public_tests_and_fails_a_hidden_one(monkeypatch, chapter, answer, right,
+                                                                                wrong, target):
+    monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(ROOT))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(PATHS[chapter], as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer]
+    assert cell.source.count(right) == 1, f"{answer}: the reference answer no longer contains {right!r}"
+    cell.source = cell.source.replace(right, wrong)
+    public, hidden = _graded_run(nb, target)
+    assert public is None, f"{target}: the public tests already catch the mistake ({public}); pick a subtler one"
+    assert hidden is not None, f"{target}: the hidden tests do not catch {wrong!r} in {answer}"
