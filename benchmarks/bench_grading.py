@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 
 from nnbook.course import assignments, grading  # noqa: E402
 from nnbook.course.paths import chapters, repo_root  # noqa: E402
+from nnbook.course.state import GradingState  # noqa: E402
 
 
 def synthetic(source: Path, released: Path, n: int, seed: int = 0) -> list[nbformat.NotebookNode]:
@@ -50,7 +51,7 @@ def synthetic(source: Path, released: Path, n: int, seed: int = 0) -> list[nbfor
 
 def fill(course: Path, assignment: str, name: str, notebooks, count: int) -> None:
     shutil.rmtree(course / "submitted", ignore_errors=True)
-    shutil.rmtree(course / grading.STATE_DIR, ignore_errors=True)
+    shutil.rmtree(GradingState(course, assignment).root, ignore_errors=True)
     for i, nb in enumerate(notebooks[:count]):
         target = course / "submitted" / f"s{i:03d}" / assignment
         target.mkdir(parents=True, exist_ok=True)

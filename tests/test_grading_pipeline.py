@@ -100,6 +100,65 @@ def test_parallel_equals_serial(released, tmp_path):
     assert {k[0] for k, v in serial.items() if v[0] > 0} == {"partial", "tamper_deleted"}
 
 
+def test_three_shards_in_three_processes_equal_one_run(released, tmp_path):
+    base, rel = released
+    subs = gs.submissions(rel)
+    chosen = ["pristine", "reference", "partial", "emptied", "imported", "tamper_locked"]
+    courses = {}
+    for mode in ("one", "shards"):
+        course = gs.copy_course(base, tmp_path / mode)
+        for student in chosen:
+            gs.submit(course, student, subs[student])
+        courses[mode] = course
+    gs.cli("grade", gs.ASSIGNMENT, "--course", str(courses["one"]), "--workers", "2", "--timeout", "10")
+    sharded = courses["shards"]
+    procs = [subprocess.Popen([sys.executable, "-m", "nnbook.course", "grade", gs.ASSIGNMENT, "--course", str(sharded),
+                               "--workers", "1", "--timeout", "10", "--shard", f"{k}/3"], env=gs.env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for k in (1, 2, 3)]
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert _scores(sharded) == {}, "a shard never writes the gradebook"
+    folders = sorted((sharded / ".grading" / gs.ASSIGNMENT).glob("shard-*-of-3"))
+    assert len(folders) == 3 and sum(len(list(f.glob("*.json"))) for f in folders) == len(chosen)
+    first = gs.cli("merge", *map(str, folders), "--course", str(sharded))
+    assert f"merged {len(chosen)} result(s)" in first.stdout
+    again = gs.cli("merge", *map(str, folders), "--course", str(sharded))
+    assert f"merged 0 result(s), {len(chosen)} already in the gradebook" in again.stdout
+    assert _scores(sharded) == _scores(courses["one"]) and len(_scores(sharded)) == 3 * len(chosen)
+
+
+def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, tmp_path):
+    from nbgrader.api import Gradebook
+
+    base, rel = released
+    course = gs.copy_course(base, tmp_path / "course")
+    gs.submit(course, "partial", gs.submissions(rel)["partial"])
+    gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "1", "--timeout", "10")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("ch90-scale-tests", gs.NOTEBOOK[:-6], gs.ASSIGNMENT, "partial")
+        assert grade.score == 0
+        grade.manual_score = 2.0  # the instructor gives the scale exercise full marks by hand
+        gb.db.commit()
+    gs.cli("feedback", gs.ASSIGNMENT, "--course", str(course))
+    gs.cli("export", "--course", str(course))
+    gs.cli("report", gs.ASSIGNMENT, "--course", str(course))
+    page = (course / "feedback" / "partial" / gs.ASSIGNMENT / f"{gs.NOTEBOOK[:-6]}.html").read_text()
+    assert "Score: <b>3 / 4</b>" in page and "2 / 2" in page
+    with open(course / "exports" / "grades.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["ch90-scale-tests"], row["score"]) == ("2", "3")
+    assert "3.00 / 4" in (course / "reports" / gs.ASSIGNMENT / "report.md").read_text()
+
+
+def test_shards_are_stable_and_cover_the_class_once():
+    from nnbook.course.grading import in_shard
+
+    students = [f"s{i:04d}" for i in range(300)]
+    slices = [[s for s in students if in_shard(s, k, 4)] for k in range(1, 5)]
+    assert sorted(sum(slices, [])) == students and all(40 < len(part) < 110 for part in slices)
+    assert [s for s in reversed(students) if in_shard(s, 2, 4)] == slices[1][::-1]
+
+
 def test_interrupted_grading_resumes_without_regrading(released, tmp_path):
     base, rel = released
     course = gs.copy_course(base, tmp_path / "course")

@@ -38,7 +38,7 @@ EXPECTED = {  # student -> (score, reason fragment or None, flagged)
     "wrapper": (2, "uses the library's nnbook.checks.scale", False),
     "rebound": (3, "square is bound again outside its answer cell", False),
     "stealer": (3, "integrity flag (static check)", True),
-    "forged": (1, "integrity flag (runtime check)", True),
+    "forged": (1, "integrity flag: no credit from ch90-square-tests on", True),
     "network": (4, None, False),
 }
 
@@ -189,6 +189,7 @@ def test_report_lists_flagged_and_hardest(graded):
     for student in ("snoop", "monkeypatch", "sneaky", "loop", "osexit"):
         assert f"| {student} |" in report
     assert "## Hardest exercises" in report and "ch90-square-tests" in report
+    assert "## Similar answers (for review, never a verdict)" in report
 
 
 def test_student_kit_has_package_without_course_or_solutions(graded):

@@ -5,6 +5,8 @@ A term's grading, one command each (``--course`` is the grading root, default th
     nnbook-course release [--chapter ch01]          student notebooks + downloads/nnbook-student.zip
     nnbook-course collect ch01 INBOX/               submissions (notebooks, LMS zips) -> submitted/
     nnbook-course grade ch01 [--workers N]          autograde all, in parallel, resumable
+    nnbook-course grade ch01 --shard K/N            only the K-th of N slices (one machine of many)
+    nnbook-course merge DIR...                      fold shard results into the gradebook
     nnbook-course feedback ch01                     feedback/<student>/ch01/*.html (no hidden tests)
     nnbook-course export [ch01 ...] [-o grades.csv] one row per student and assignment
     nnbook-course report ch01                       reports/ch01/report.md + scores.png
@@ -52,11 +54,28 @@ def _cmd_grade(args) -> None:
     from nnbook.course.grading import grade
 
     summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
-                    sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student)
+                    sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
+                    shard=args.shard)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
           f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)} in {summary.seconds:.1f} s "
           f"({rate:.1f}/min, {summary.workers} workers, sandbox={summary.sandbox})")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N, for example 2/8, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K/N needs 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def _cmd_merge(args) -> None:
+    from nnbook.course.grading import merge_results
+
+    merge_results(_course(args), [Path(f) for f in args.folder])
 
 
 def _cmd_feedback(args) -> None:
@@ -132,8 +151,16 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
                    help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
+    g.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="grade only the K-th of N slices of the class into .grading/<a>/shard-K-of-N/ "
+                        "(then `nnbook-course merge`)")
     course_arg(g)
     g.set_defaults(func=_cmd_grade)
+
+    m = sub.add_parser("merge", help="fold shard results (grade --shard) into the gradebook; idempotent")
+    m.add_argument("folder", nargs="+", help=".grading/<a>/shard-K-of-N folders (or copies of them)")
+    course_arg(m)
+    m.set_defaults(func=_cmd_merge)
 
     f = sub.add_parser("feedback", help="HTML feedback per student (no hidden test source)")
     f.add_argument("assignment")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.course.grading import read_json, state_dir, write_json_atomic
+from nnbook.course.state import GradingState
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(file|onlinetext)_?$")
@@ -96,8 +96,8 @@ def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
         raise ValueError(f"expected one notebook in release/{assignment}, found {len(release)}")
     notebook_name = release[0].name
     report = CollectReport()
-    state = state_dir(course, assignment)
-    known = read_json(state / "collect.json") or {}
+    state = GradingState(course, assignment)
+    known = state.collect_record()
 
     def take(student: str | None, origin: str, data: bytes, when: datetime | None, folder_hint: str = "") -> None:
         if student is None:
@@ -157,5 +157,5 @@ def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
     students = {k: v for k, v in known.get("students", {}).items() if k not in report.imported}
     students.update(report.problems)
     files = dict(known.get("files", {}), **report.files)
-    write_json_atomic(state / "collect.json", {"students": students, "files": files})
+    state.write_collect_record({"students": students, "files": files})
     return report

@@ -15,7 +15,8 @@ import csv
 import warnings
 from pathlib import Path
 
-from nnbook.course.grading import db_url, grade_cells, read_json, state_dir
+from nnbook.course.grading import db_url, grade_cells
+from nnbook.course.state import GradingState
 
 
 def rows(course: Path, assignment: str) -> tuple[list[str], list[dict]]:
@@ -23,7 +24,7 @@ def rows(course: Path, assignment: str) -> tuple[list[str], list[dict]]:
 
     cells = grade_cells(course, assignment)
     columns = [gid for nb in cells.values() for gid in nb]
-    state = state_dir(course, assignment)
+    state = GradingState(course, assignment)
     out = []
     with warnings.catch_warnings(), Gradebook(db_url(course)) as gb:
         warnings.simplefilter("ignore")
@@ -32,7 +33,7 @@ def rows(course: Path, assignment: str) -> tuple[list[str], list[dict]]:
             for nb in sub.notebooks:
                 for grade in nb.grades:
                     row[grade.name] = float(grade.score or 0.0)
-            done = read_json(state / "done" / f"{sub.student.id}.json") or {}
+            done = state.done_record(sub.student.id) or {}
             row["score"] = float(sub.score or 0.0)
             row["max_score"] = float(sub.max_score or 0.0)
             row["flagged"] = bool(done.get("flags")) or any(nb.flagged for nb in sub.notebooks)
@@ -101,10 +102,27 @@ def report(course: Path, assignment: str) -> Path:
         lines.append(f"| {r['student']} | {r['score']:g} | {r['reason'] or '-'} | {r['findings'] or '-'} |")
     if not flagged:
         lines.append("| (none) | | | |")
-    files = (read_json(state_dir(course, assignment) / "collect.json") or {}).get("files", {})
+    lines += _similar_section(course, assignment)
+    files = GradingState(course, assignment).collect_record().get("files", {})
     if files:
         lines += ["", "## Files collect could not attribute to a student", ""]
         lines += [f"- `{name}`: {why}" for name, why in sorted(files.items())]
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _similar_section(course: Path, assignment: str) -> list[str]:
+    """Answers near-identical to another student's or to the library's (for review only)."""
+    import nnbook
+    from nnbook.course import similarity
+
+    answers, stubs = similarity.answer_cells(course, assignment)
+    library = similarity.library_fingerprints(Path(nnbook.__file__).resolve().parent)
+    pairs = similarity.similar_answers(answers, stubs, library)
+    lines = ["", "## Similar answers (for review, never a verdict)", "",
+             f"Answer cells sharing at least {similarity.THRESHOLD:.0%} of their token fingerprints "
+             "(names and literals normalised) with another submission or with the library's source.", "",
+             "| answer cell | submission | similar to | share |", "| --- | --- | --- | --- |"]
+    lines += [f"| {p['cell']} | {p['a']} | {p['b']} | {p['score']:.0%} |" for p in pairs] or ["| (none) | | | |"]
+    return lines

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.course.grading import read_json, state_dir
+from nnbook.course.grading import recorded_grades
+from nnbook.course.state import GradingState
 
 MAX_MESSAGE = 2000
 STYLE = """body{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -30,9 +31,10 @@ def _message(outputs: list) -> str:
     return ""
 
 
-def render(student: str, assignment: str, notebook: nbformat.NotebookNode, result: dict | None) -> str:
+def render(student: str, assignment: str, notebook: nbformat.NotebookNode, result: dict | None,
+           scores: dict[str, dict[str, dict]]) -> str:
+    """The page; ``scores`` from the gradebook, ``result`` (the grading record) for the reasons."""
     rows = []
-    scores = (result or {}).get("grades", {})
     flat = {gid: entry for nb in scores.values() for gid, entry in nb.items()}
     total = maximum = 0.0
     for cell in notebook.cells:
@@ -62,17 +64,18 @@ def render(student: str, assignment: str, notebook: nbformat.NotebookNode, resul
 
 def generate(course: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
-    state = state_dir(course, assignment)
+    state = GradingState(course, assignment)
     written = []
     for folder in sorted((course / "autograded").glob(f"*/{assignment}")):
         student = folder.parent.name
         if students and student not in students:
             continue
-        result = read_json(state / "done" / f"{student}.json")
+        result = state.done_record(student)
+        scores = recorded_grades(course, assignment, student)
         for path in sorted(folder.glob("*.ipynb")):
             nb = nbformat.read(path, as_version=4)
             target = course / "feedback" / student / assignment / f"{path.stem}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(student, assignment, nb, result))
+            target.write_text(render(student, assignment, nb, result, scores))
             written.append(target)
     return written

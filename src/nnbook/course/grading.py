@@ -24,7 +24,6 @@ again, every other one is graded. ``events.log`` records each grading, one line 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -40,57 +39,11 @@ import nbformat
 
 from nnbook.course import kernels
 from nnbook.course import sandbox as sandbox_mod
+from nnbook.course.state import GradingState, read_json, submission_hash, write_json_atomic
 from nnbook.course.paths import CourseError
 
-STATE_DIR = ".grading"
 # the grading kernel's sockets live in <work>/runtime (nnbook.course.kernels)
 MAX_RUNTIME_PATH = kernels.MAX_SOCKET_PATH - kernels.SOCKET_SUFFIX
-
-
-# ------------------------------------------------------------------------------ state
-def state_dir(course: Path, assignment: str) -> Path:
-    return course / STATE_DIR / assignment
-
-
-def write_json_atomic(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def submission_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if file.name == "timestamp.txt":
-            continue
-        digest.update(str(file.relative_to(folder)).encode() + b"\0")
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:20]
-
-
-def _log_event(state: Path, text: str) -> None:
-    state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state / "events.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {text}\n".encode())
-    finally:
-        os.close(fd)
-
-
-def problems(course: Path, assignment: str) -> dict[str, str]:
-    """Submissions ``collect`` could not read: student id -> reason."""
-    return (read_json(state_dir(course, assignment) / "collect.json") or {}).get("students", {})
 
 
 # ------------------------------------------------------------------------ gradebook
@@ -115,6 +68,20 @@ def grade_cells(course: Path, assignment: str) -> dict[str, dict[str, float]]:
             cells = {c.name: float(c.max_score) for c in nb.grade_cells}
             out[nb.name] = {k: cells[k] for k in sorted(cells, key=lambda g: order.index(g) if g in order else 1e9)}
         return out
+
+
+def recorded_grades(course: Path, assignment: str, student: str) -> dict[str, dict[str, dict]]:
+    """notebook -> {grade_id: {"score", "max"}} as the gradebook has them: the one record of
+    a score, manual overrides included (feedback, export and report all read it)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url(course)) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        return {nb.name: {g.name: {"score": float(g.score or 0.0), "max": float(g.max_score)} for g in nb.grades}
+                for nb in submission.notebooks}
 
 
 def snapshot_gradebook(course: Path, target: Path) -> None:
@@ -164,6 +131,12 @@ class Settings:
     memory_mb: int = sandbox_mod.DEFAULT_MEMORY_MB
     workdir: Path | None = None
     cells: dict = field(default_factory=dict)
+    results: Path | None = None  # where finished results go (default .grading/<a>/results)
+    template: Path | None = None  # the gradebook snapshot each grading starts from
+
+    @property
+    def results_dir(self) -> Path:
+        return self.results or GradingState(self.course, self.assignment).results
 
 
 def _hidden(settings: Settings, work: Path) -> list[str]:
@@ -191,7 +164,7 @@ def _environment(settings: Settings, work: Path) -> dict[str, str]:
         env["MPLBACKEND"] = "Agg"
     if settings.sandbox != "none":
         env.update(NNBOOK_GRADING_KERNEL=sandbox_mod.KERNEL_NAME,
-                   JUPYTER_PATH=str(state_dir(settings.course, settings.assignment) / "jupyter"),
+                   JUPYTER_PATH=str(GradingState(settings.course, settings.assignment).jupyter),
                    NNBOOK_SANDBOX="bwrap" if settings.sandbox == "bwrap" else "limits",
                    NNBOOK_SANDBOX_MEMORY_MB=str(settings.memory_mb),
                    NNBOOK_SANDBOX_HIDE=os.pathsep.join(_hidden(settings, work)),
@@ -236,7 +209,7 @@ def _autograde(settings: Settings, work: Path, student: str) -> str:
 def grade_one(settings: Settings, student: str, digest: str) -> dict:
     """Grade one submission in a temporary grading root; write and return its result."""
     course, a = settings.course, settings.assignment
-    state = state_dir(course, a)
+    state = GradingState(course, a)
     base = settings.workdir or Path(tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     # short: the kernel's Unix socket paths (work/runtime/kernel-<uuid>-ipc-N) have a limit
@@ -249,7 +222,7 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
     reasons: list[str] = []
     saved = dict(os.environ)
     try:
-        shutil.copy(state / "template.db", work / "gradebook.db")
+        shutil.copy(settings.template or state.template(), work / "gradebook.db")
         shutil.copytree(course / "source" / a, work / "source" / a)
         shutil.copytree(course / "submitted" / student / a, work / "submitted" / student / a)
         (work / "home").mkdir()
@@ -271,8 +244,8 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
         os.environ.update(saved)
         shutil.rmtree(work, ignore_errors=True)
     result.update(assignment=a, student=student, hash=digest, seconds=round(time.time() - started, 2))
-    write_json_atomic(state / "results" / f"{student}.json", result)
-    _log_event(state, f"graded {student} {digest}")
+    write_json_atomic(settings.results_dir / f"{student}.json", result)
+    state.log_event(f"graded {student} {digest}")
     return result
 
 
@@ -281,6 +254,39 @@ def zero_result(settings: Settings, student: str, digest: str, reason: str) -> d
             "grades": {nb: {g: {"score": 0.0, "max": p} for g, p in cells.items()}
                        for nb, cells in settings.cells.items()},
             "reasons": [reason], "flags": []}
+
+
+def in_shard(student: str, k: int, n: int) -> bool:
+    """Whether ``student`` is in the k-th (1-based) of n slices: a stable hash of the id, so
+    every machine and every run agree, whatever the order or the number of submissions."""
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == k - 1
+
+
+def merge_results(course: Path, folders: list[Path], log=print) -> dict[str, int]:
+    """Fold the results in ``folders`` (shard outputs) into the course gradebook.
+
+    Idempotent and resumable: a result already recorded for the same submission (same hash,
+    same grades) is skipped; anything else is merged and recorded, one result at a time.
+    """
+    counts = {"merged": 0, "unchanged": 0}
+    for folder in folders:
+        if not folder.is_dir():
+            raise CourseError(f"no such results folder: {folder}")
+        for path in sorted(folder.glob("*.json")):
+            result = read_json(path)
+            if not isinstance(result, dict) or not {"assignment", "student", "hash", "grades"} <= set(result):
+                raise CourseError(f"{path} is not a grading result")
+            state = GradingState(course, result["assignment"])
+            done = state.done_record(result["student"]) or {}
+            if {k: done.get(k) for k in ("hash", "grades", "reasons", "flags")} == \
+                    {k: result.get(k) for k in ("hash", "grades", "reasons", "flags")}:
+                counts["unchanged"] += 1
+                continue
+            merge(course, result)
+            state.record_done(result)
+            counts["merged"] += 1
+    log(f"[nnbook] merged {counts['merged']} result(s), {counts['unchanged']} already in the gradebook")
+    return counts
 
 
 def _worker(settings: Settings, tasks, results) -> None:
@@ -299,7 +305,7 @@ def _worker(settings: Settings, tasks, results) -> None:
             result = grade_one(settings, student, digest)
         except Exception as exc:
             result = zero_result(settings, student, digest, f"grading failed: {type(exc).__name__}: {exc}")
-            write_json_atomic(state_dir(settings.course, settings.assignment) / "results" / f"{student}.json", result)
+            write_json_atomic(settings.results_dir / f"{student}.json", result)
         results.put(("done", os.getpid(), student, result))
 
 
@@ -386,37 +392,51 @@ def resolve_sandbox(mode: str) -> str:
 def grade(root: Path, course: Path, assignment: str, *, workers: int | None = None, timeout: int = 120,
           sandbox_mode: str = "auto", memory_mb: int = sandbox_mod.DEFAULT_MEMORY_MB,
           students: list[str] | None = None, workdir: Path | None = None, limit: int | None = None,
-          log=print) -> Summary:
-    """Autograde every submission of ``assignment`` under ``course/submitted``."""
+          shard: tuple[int, int] | None = None, log=print) -> Summary:
+    """Autograde every submission of ``assignment`` under ``course/submitted``.
+
+    ``shard=(k, n)`` grades only the k-th of n slices of the class (:func:`in_shard`) into
+    ``.grading/<a>/shard-k-of-n/`` and leaves the gradebook alone: many machines can grade
+    one class at once, and :func:`merge_results` then folds their results in.
+    """
     course = course.resolve()
     if not (course / "gradebook.db").is_file() or not (course / "source" / assignment).is_dir():
         raise CourseError(f"no generated assignment {assignment} in {course}; run `nnbook-course release` first")
-    state = state_dir(course, assignment)
-    (state / "results").mkdir(parents=True, exist_ok=True)
-    (state / "done").mkdir(parents=True, exist_ok=True)
+    state = GradingState(course, assignment)
+    state.results.mkdir(parents=True, exist_ok=True)
+    state.done.mkdir(parents=True, exist_ok=True)
     longest = Path(workdir or tempfile.gettempdir()) / ("nng-" + "x" * 21) / "runtime"
     if len(str(longest)) > MAX_RUNTIME_PATH:
         raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
                           f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
     workers = workers or os.cpu_count() or 1
     summary = Summary(workers=workers, sandbox=resolve_sandbox(sandbox_mode))
+    if shard is not None and not (1 <= shard[0] <= shard[1]):
+        raise CourseError(f"--shard {shard[0]}/{shard[1]}: K must be between 1 and N")
     settings = Settings(root=root.resolve(), course=course, assignment=assignment, timeout=timeout,
                         sandbox=summary.sandbox, memory_mb=memory_mb, workdir=workdir,
-                        cells=grade_cells(course, assignment))
-    snapshot_gradebook(course, state / "template.db")
-    sandbox_mod.write_kernelspec(state / "jupyter")
+                        cells=grade_cells(course, assignment),
+                        results=state.shard(*shard) if shard else None)
+    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    # each shard its own copy: shards may start at once on one shared file system
+    template = state.template(shard)
+    snapshot_gradebook(course, template)
+    settings.template = template
+    sandbox_mod.write_kernelspec(state.jupyter)
 
     submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     if students:
         submitted = [s for s in submitted if s in set(students)]
+    if shard:
+        submitted = [s for s in submitted if in_shard(s, *shard)]
     todo, merge_only = [], []
     for student in submitted:
         digest = submission_hash(course / "submitted" / student / assignment)
-        done = read_json(state / "done" / f"{student}.json")
+        done = state.done_record(student)
         if done and done.get("hash") == digest:
             summary.skipped.append(student)
             continue
-        result = read_json(state / "results" / f"{student}.json")
+        result = state.result_record(student, settings.results_dir)
         if result and result.get("hash") == digest:
             merge_only.append(result)
         else:
@@ -425,17 +445,20 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         todo = todo[:limit]
 
     def finish(result: dict) -> None:
+        if shard:  # the result file is the shard's output; `merge` records it
+            write_json_atomic(settings.results_dir / f"{result['student']}.json", result)
+            return
         merge(course, result)
-        write_json_atomic(state / "done" / f"{result['student']}.json", result)
+        state.record_done(result)
 
     for result in merge_only:
         finish(result)
         summary.merged_only.append(result["student"])
-    for student, reason in problems(course, assignment).items():
-        if student in submitted:
-            continue  # a readable submission from the same student replaced it
+    for student, reason in state.unreadable().items():
+        if student in submitted or (shard and not in_shard(student, *shard)):
+            continue  # a readable submission from the same student replaced it, or another shard's
         zero = zero_result(settings, student, "unreadable", f"unreadable: {reason}")
-        if (read_json(state / "done" / f"{student}.json") or {}).get("reasons") != zero["reasons"]:
+        if (state.done_record(student) or {}).get("reasons") != zero["reasons"]:
             finish(zero)
         summary.unreadable.append(student)
 
@@ -507,8 +530,8 @@ def _run_pool(settings, todo, workers, cap, finish, summary, log) -> None:
                         why = (f"submission timeout: grading took over {cap} s and was stopped" if stuck
                                else "grading process died")
                         result = zero_result(settings, student, digests[student], why)
-                        write_json_atomic(state_dir(settings.course, settings.assignment) / "results" / f"{student}.json", result)
-                        _log_event(state_dir(settings.course, settings.assignment), f"graded {student} {digests[student]}")
+                        write_json_atomic(settings.results_dir / f"{student}.json", result)
+                        GradingState(settings.course, settings.assignment).log_event(f"graded {student} {digests[student]}")
                         _finished(result, finish, summary, left, len(todo), log)
                         left -= 1
                     if left > len(running) and len(procs) < workers:
