@@ -129,21 +129,27 @@ def neuron_fingerprint(nin, activation, w, b, X):
     return {"outputs": outputs, "grads": grads, "count": neuron.num_parameters(), "repr": repr(neuron)}
 
 
+def _run(module, X):
+    """Outputs per sample, and every parameter's gradient of sum_j (j + 1) * output_j (the weights
+    1, 2, 3, ... make a mixed-up output order show), with zero_grad before each backward pass."""
+    outputs, grads = [], []
+    for x in X:
+        outs = _as_list(module([float(v) for v in x]))
+        total = outs[0]
+        for j, o in enumerate(outs[1:], start=2):
+            total = total + j * o
+        module.zero_grad()
+        total.backward()
+        outputs.append([o.data for o in outs])
+        grads.append([p.grad for p in module.parameters()])
+    return {"outputs": outputs, "grads": grads, "count": module.num_parameters(), "repr": repr(module)}
+
+
 def layer_fingerprint(nin, nout, activation, W, b, X):
     layer = Layer(nin, nout, activation)
     for neuron, row, bias in zip(layer.neurons, W, b):
         _load_neuron(neuron, row, bias)
-    outputs, grads = [], []
-    for x in X:
-        outs = _as_list(layer([float(v) for v in x]))
-        total = outs[0]
-        for j, o in enumerate(outs[1:], start=2):  # weights 1, 2, 3, ...: a mixed-up output order shows
-            total = total + j * o
-        layer.zero_grad()
-        total.backward()
-        outputs.append([o.data for o in outs])
-        grads.append([p.grad for p in layer.parameters()])
-    return {"outputs": outputs, "grads": grads, "count": layer.num_parameters(), "repr": repr(layer)}
+    return _run(layer, X)
 
 
 def mlp_fingerprint(nin, nouts, activations, weights, X):
@@ -151,18 +157,7 @@ def mlp_fingerprint(nin, nouts, activations, weights, X):
     for layer, (W, b) in zip(model.layers, weights):
         for neuron, row, bias in zip(layer.neurons, W, b):
             _load_neuron(neuron, row, bias)
-    outputs, grads = [], []
-    for x in X:
-        outs = _as_list(model([float(v) for v in x]))
-        total = outs[0]
-        for j, o in enumerate(outs[1:], start=2):
-            total = total + j * o
-        model.zero_grad()
-        total.backward()
-        outputs.append([o.data for o in outs])
-        grads.append([p.grad for p in model.parameters()])
-    return {"outputs": outputs, "grads": grads, "count": model.num_parameters(), "repr": repr(model),
-            "layers": [repr(layer) for layer in model.layers]}
+    return dict(_run(model, X), layers=[repr(layer) for layer in model.layers])
 
 
 def mlp_initial_weights(nin, nouts, seed):
