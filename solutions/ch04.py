@@ -100,9 +100,10 @@ CASES = {
 # ---------------------------------------------------------------- the modules (Neuron, Layer, MLP)
 # Each fingerprint builds a module with the library's classes, loads the given weights through the
 # attributes the exercise names (neuron.w, neuron.b, layer.neurons, mlp.layers), and returns plain
-# numbers: the outputs and the gradients of every parameter after one backward pass per sample
-# (with zero_grad in between), the parameter count and the printed form. The hidden tests build
-# the student's classes the same way.
+# numbers: the outputs and the gradients of every parameter after one backward pass per sample.
+# Gradients are reset by hand between samples, so that a broken zero_grad() costs only the test
+# of zero_grad(); the count and the printed form are compared separately too (partial credit).
+# The hidden tests build the student's classes the same way.
 
 def _as_list(out):
     """A module's output as a list (the library's 1-output Layer returns a lone Value)."""
@@ -115,6 +116,11 @@ def _load_neuron(neuron, w, b):
     neuron.b.data = float(b)
 
 
+def _reset(params):
+    for p in params:
+        p.grad = 0.0
+
+
 def neuron_fingerprint(nin, activation, w, b, X):
     neuron = Neuron(nin, activation)
     _load_neuron(neuron, w, b)
@@ -122,34 +128,44 @@ def neuron_fingerprint(nin, activation, w, b, X):
     for x in X:
         xs = [Value(float(v)) for v in x]
         out = neuron(xs)
-        neuron.zero_grad()
+        _reset(neuron.parameters())
         out.backward()
         outputs.append(out.data)
         grads.append([p.grad for p in neuron.parameters()] + [v.grad for v in xs])
-    return {"outputs": outputs, "grads": grads, "count": neuron.num_parameters(), "repr": repr(neuron)}
+    return {"outputs": outputs, "grads": grads}
+
+
+def neuron_summary(nin, activation, seed):
+    """Initial weights, count, printed form, and the gradients left by zero_grad()."""
+    neuron = Neuron(nin, activation, rng=np.random.default_rng(seed))
+    start = [p.data for p in neuron.parameters()]
+    (neuron([1.0] * nin) * 3.0).backward()
+    neuron.zero_grad()
+    return {"initial": start, "count": neuron.num_parameters(), "repr": repr(neuron),
+            "after zero_grad": [p.grad for p in neuron.parameters()]}
 
 
 def _run(module, X):
     """Outputs per sample, and every parameter's gradient of sum_j (j + 1) * output_j (the weights
-    1, 2, 3, ... make a mixed-up output order show), with zero_grad before each backward pass."""
+    1, 2, 3, ... make a mixed-up output order show)."""
     outputs, grads = [], []
     for x in X:
         outs = _as_list(module([float(v) for v in x]))
         total = outs[0]
         for j, o in enumerate(outs[1:], start=2):
             total = total + j * o
-        module.zero_grad()
+        _reset(module.parameters())
         total.backward()
         outputs.append([o.data for o in outs])
         grads.append([p.grad for p in module.parameters()])
-    return {"outputs": outputs, "grads": grads, "count": module.num_parameters(), "repr": repr(module)}
+    return {"outputs": outputs, "grads": grads}
 
 
 def layer_fingerprint(nin, nout, activation, W, b, X):
     layer = Layer(nin, nout, activation)
     for neuron, row, bias in zip(layer.neurons, W, b):
         _load_neuron(neuron, row, bias)
-    return _run(layer, X)
+    return dict(_run(layer, X), count=layer.num_parameters(), repr=repr(layer))
 
 
 def mlp_fingerprint(nin, nouts, activations, weights, X):
@@ -157,7 +173,12 @@ def mlp_fingerprint(nin, nouts, activations, weights, X):
     for layer, (W, b) in zip(model.layers, weights):
         for neuron, row, bias in zip(layer.neurons, W, b):
             _load_neuron(neuron, row, bias)
-    return dict(_run(model, X), layers=[repr(layer) for layer in model.layers])
+    return _run(model, X)
+
+
+def mlp_summary(nin, nouts, activations):
+    model = MLP(nin, nouts, activations)
+    return {"count": model.num_parameters(), "repr": repr(model), "layers": [repr(layer) for layer in model.layers]}
 
 
 def mlp_initial_weights(nin, nouts, seed):
@@ -202,6 +223,10 @@ def _neurons(rng, n):
     return cases
 
 
+def _neuron_specs(rng, n):
+    return [(int(rng.integers(1, 8)), str(rng.choice(_ACTIVATION_NAMES)), int(rng.integers(0, 1000))) for _ in range(n)]
+
+
 def _layers(rng, n):
     cases = []
     for _ in range(n):
@@ -230,6 +255,10 @@ def _mlps(rng, n):
     return cases
 
 
+def _mlp_shapes(rng, n):
+    return [(nin, nouts, acts) for nin, nouts, acts, _, _ in _mlps(rng, n)]
+
+
 def _mlp_specs(rng, n):
     cases = []
     for _ in range(n):
@@ -254,8 +283,10 @@ def _inits(rng, n):
 
 CASES.update({
     "neuron": (neuron_fingerprint, _neurons),
+    "neuron_summary": (neuron_summary, _neuron_specs),
     "layer": (layer_fingerprint, _layers),
     "mlp": (mlp_fingerprint, _mlps),
+    "mlp_summary": (mlp_summary, _mlp_shapes),
     "mlp_init": (mlp_initial_weights, _mlp_specs),
     "mlp_set_weights": (mlp_set_weights, _mlp_weights),
     "init_weights": (seeded_init, _inits),
