@@ -8,8 +8,9 @@ Here each submission is graded in its own throw-away grading root::
     <tmp>/source/<a>/         the generated assignment
     <tmp>/submitted/<s>/<a>/  this student's files
 
-by nbgrader's ``Autograde`` in one of ``--workers`` long-lived processes (nbgrader is
-imported once per process; one torch thread each), with the sandboxed kernel of :mod:`nnbook.course.sandbox`. The main process alone
+by nbgrader's ``Autograde`` in one of ``--workers`` long-lived processes of a pebble
+``ProcessPool`` (nbgrader is imported once per process; one torch thread each; a
+submission past its wall-clock cap is stopped and its process replaced), with the sandboxed kernel of :mod:`nnbook.course.sandbox`. The main process alone
 writes the course gradebook: it merges each result through nbgrader's ``Gradebook`` API as
 it arrives. Scores come from the same nbgrader pipeline and the same gradebook rows as
 when grading one at a time, so they are identical (a test checks this).
@@ -289,26 +290,6 @@ def merge_results(course: Path, folders: list[Path], log=print) -> dict[str, int
     return counts
 
 
-def _worker(settings: Settings, tasks, results) -> None:
-    """A grading process: nbgrader is imported once, then one submission after another."""
-    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
-    import nbgrader.converters  # noqa: F401  (the slow import, once per worker)
-
-    while True:
-        job = tasks.get()
-        if job is None:
-            return
-        student, digest = job
-        results.put(("start", os.getpid(), student, time.time()))
-        try:
-            result = grade_one(settings, student, digest)
-        except Exception as exc:
-            result = zero_result(settings, student, digest, f"grading failed: {type(exc).__name__}: {exc}")
-            write_json_atomic(settings.results_dir / f"{student}.json", result)
-        results.put(("done", os.getpid(), student, result))
-
-
 def _read_result(settings: Settings, work: Path, student: str, reasons: list[str]) -> dict:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -483,68 +464,55 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
 
 
 def _run_pool(settings, todo, workers, cap, finish, summary, log) -> None:
-    """N grading processes fed from a queue; a process stuck past ``cap`` is killed and replaced."""
+    """Grade ``todo`` in pebble's process pool: long-lived workers (nbgrader imported once
+    each), a submission still running after ``cap`` seconds is stopped and its worker
+    replaced (pebble does both), a worker that dies costs only its submission."""
     import multiprocessing as mp
-    import queue as queue_mod
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import as_completed
+
+    from pebble import ProcessExpired, ProcessPool
 
     if not todo:
         return
-    ctx = mp.get_context("spawn")
-    tasks, results = ctx.Queue(), ctx.Queue()
-    for job in todo:
-        tasks.put(job)
-    procs: dict[int, mp.Process] = {}
-    running: dict[int, tuple[str, float]] = {}
-
-    def spawn():
-        proc = ctx.Process(target=_worker, args=(settings, tasks, results), daemon=True)
-        proc.start()
-        procs[proc.pid] = proc
-
-    for _ in range(min(workers, len(todo))):
-        spawn()
-    digests = dict(todo)
-    left = len(todo)
+    pool = ProcessPool(max_workers=min(workers, len(todo)), initializer=_init_worker,
+                       context=mp.get_context("spawn"))
     try:
-        while left:
+        futures = {pool.schedule(_grade_task, args=(settings, student, digest), timeout=cap): (student, digest)
+                   for student, digest in todo}
+        for number, future in enumerate(as_completed(futures), start=1):
+            student, digest = futures[future]
             try:
-                kind, pid, student, payload = results.get(timeout=1.0)
-            except queue_mod.Empty:
-                kind = None
-            if kind == "start":
-                running[pid] = (student, payload)
-            elif kind == "done":
-                running.pop(pid, None)
-                _finished(payload, finish, summary, left, len(todo), log)
-                left -= 1
-            now = time.time()
-            for pid, proc in list(procs.items()):
-                stuck = pid in running and now - running[pid][1] > cap
-                if stuck or not proc.is_alive():
-                    if proc.is_alive():
-                        proc.kill()
-                    proc.join(5)
-                    procs.pop(pid)
-                    if pid in running:
-                        student, _ = running.pop(pid)
-                        why = (f"submission timeout: grading took over {cap} s and was stopped" if stuck
-                               else "grading process died")
-                        result = zero_result(settings, student, digests[student], why)
-                        write_json_atomic(settings.results_dir / f"{student}.json", result)
-                        GradingState(settings.course, settings.assignment).log_event(f"graded {student} {digests[student]}")
-                        _finished(result, finish, summary, left, len(todo), log)
-                        left -= 1
-                    if left > len(running) and len(procs) < workers:
-                        spawn()
-        for _ in procs:
-            tasks.put(None)
-        for proc in procs.values():
-            proc.join(30)
+                result = future.result()
+            except (FutureTimeout, ProcessExpired) as exc:
+                why = (f"submission timeout: grading took over {cap} s and was stopped"
+                       if isinstance(exc, FutureTimeout) else "grading process died")
+                result = zero_result(settings, student, digest, why)
+                write_json_atomic(settings.results_dir / f"{student}.json", result)
+                GradingState(settings.course, settings.assignment).log_event(f"graded {student} {digest}")
+            _finished(result, finish, summary, number, len(todo), log)
+        pool.close()
+    except BaseException:
+        pool.stop()  # interrupted: what finished is saved; the rest is graded by the next run
+        raise
     finally:
-        for proc in procs.values():
-            if proc.is_alive():
-                proc.kill()
-                proc.join(5)
+        pool.join()
+
+
+def _init_worker() -> None:
+    """A grading process: one torch thread, the main process decides when to stop."""
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import nbgrader.converters  # noqa: F401  (the slow import, once per worker)
+
+
+def _grade_task(settings: Settings, student: str, digest: str) -> dict:
+    try:
+        return grade_one(settings, student, digest)
+    except Exception as exc:
+        result = zero_result(settings, student, digest, f"grading failed: {type(exc).__name__}: {exc}")
+        write_json_atomic(settings.results_dir / f"{student}.json", result)
+        return result
 
 
 def _finished(result, finish, summary, left, total, log) -> None:

@@ -164,7 +164,8 @@ def _nnbook_sentinel(token):
         if callable(value) and not name.startswith("__"):
             watched.append((checks, "nnbook.checks", name, value))
     modules = {name: sys.modules.get(name) for name in ("builtins", "numpy", "numpy.testing", "nnbook.checks", "json")}
-    genuine = {name: value for _, where, name, value in watched if where == "nnbook.checks"}
+    # the notebook names tests rely on: the public checks (a chapter may have its own _helper)
+    genuine = {name: value for _, where, name, value in watched if where == "nnbook.checks" and name in checks.__all__}
     genuine.update(np=numpy, numpy=numpy)
     missing = object()
     dumps, getattr_, id_, print_ = json.dumps, getattr, id, print
