@@ -3,7 +3,9 @@
 Runs the notebook from top to bottom in a fresh kernel (as the grader does), then lists
 every test cell: passed, or failed with the message that says why. Only the public tests
 are in your notebook; the grader adds hidden tests that try more inputs, so passing here
-is necessary, not sufficient. Cells tagged ``skip-execution`` are skipped, and so are
+is necessary, not sufficient. A test that uses a name your answer cell does not define
+itself (imported from ``nnbook``, say, or bound again in another cell) fails here as it
+would when graded. Cells tagged ``skip-execution`` are skipped, and so are
 cells tagged ``heavy`` with ``--skip-heavy`` (as the grader does).
 Exit status: 0 when every test passed, 1 otherwise.
 """
@@ -13,6 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from nnbook import ownership
 
 
 def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | None = None) -> list[dict]:
@@ -32,6 +36,9 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
         client.execute()
     except Exception as exc:  # the kernel died: report what ran
         died = f"{type(exc).__name__}: {exc}"
+    graded = {cell: set(names) for cell, names in
+              nb.metadata.get(ownership.METADATA_KEY, {}).get("graded_names", {}).items()}
+    not_own = ownership.check_notebook(nb, graded) if graded else {}
     results = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -39,6 +46,9 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         ran = cell.get("execution_count") is not None
+        if meta.get("grade_id") in not_own:
+            errors = [{"ename": "NotYourOwn", "evalue": "the grader gives no credit: "
+                       + "; ".join(not_own[meta["grade_id"]])}]
         if errors:
             message = f"{errors[0].get('ename')}: {errors[0].get('evalue')}".rstrip(": ")
             if errors[0].get("ename") == "NotImplementedError" and not errors[0].get("evalue"):

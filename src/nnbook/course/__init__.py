@@ -6,6 +6,7 @@
 * ``assignments`` nbgrader sources and releases, the student kit;
 * ``collect``, ``grading``, ``feedback``, ``export``, ``leaks``: a class's submissions, graded;
   ``sandbox`` (the grading kernel), ``hidden`` (hidden tests compared outside it),
-  ``ownership`` (graded names must be the student's), ``integrity`` and ``preprocessors``;
+  ``integrity`` and ``preprocessors`` (graded names must be the student's: ``nnbook.ownership``,
+  which the student's self-check applies too);
 * ``cli``         ``python -m nnbook.course`` / ``nnbook-course``.
 """

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from nnbook import ownership
 from nnbook.course.paths import Chapter, CourseError
 
 def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -41,6 +42,9 @@ def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
     a kernel could read it.
     """
     nb = nbformat.read(chapter.path, as_version=4)
+    # the self-check reads which names each answer cell must define (nnbook.ownership)
+    nb.metadata[ownership.METADATA_KEY] = {"graded_names": {cell: sorted(names) for cell, names
+                                                            in ownership.graded_names(nb).items()}}
     target = course / "source" / chapter.assignment / chapter.path.name
     target.parent.mkdir(parents=True, exist_ok=True)
     for asset in chapter.path.parent.iterdir():

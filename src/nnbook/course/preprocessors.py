@@ -11,7 +11,7 @@ Autograde pipeline (around nbgrader's ``Execute``):
 * :class:`SkipHeavyCells` blanks cells tagged ``heavy`` or ``skip-execution`` that are not
   nbgrader cells (long demos that no graded cell depends on).
 * :class:`CheckOwnAnswers` marks each grade cell that uses a graded name the submission
-  does not define in its own answer cell (:mod:`nnbook.course.ownership`).
+  does not define in its own answer cell (:mod:`nnbook.ownership`).
 * :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`: a
   finding flags the submission for review, it never costs points) and inserts the runtime
   sentinel cells: one before any student code, one before each grade cell.
@@ -33,7 +33,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from nnbook.course import integrity, ownership
+from nnbook import ownership
+from nnbook.course import integrity
 
 SENTINEL_KEY = "nnbook_sentinel"
 NOT_OWN_KEY = "nnbook_not_own"
@@ -151,7 +152,7 @@ class InsertSentinels(NbGraderPreprocessor):
 
 class CheckOwnAnswers(NbGraderPreprocessor):
     """Mark the grade cells that use a graded name the submission does not own
-    (:mod:`nnbook.course.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
+    (:mod:`nnbook.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -166,23 +167,10 @@ class CheckOwnAnswers(NbGraderPreprocessor):
                 tree = ownership.parse(cell.source) if cell.name in solution_ids and cell.cell_type == "code" else None
                 if tree is not None:
                     graded[cell.name] = ownership.defined_names(tree)
-        answers, others = {}, []
+        problems = ownership.check_notebook(nb, graded)
         for cell in nb.cells:
-            nbg = _nbgrader(cell)
-            if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
-                continue
-            if nbg.get("grade_id") in graded:
-                answers[nbg["grade_id"]] = cell.source
-            else:
-                others.append(cell.source)
-        problems = ownership.not_own(answers, graded, others)
-        for cell in nb.cells:
-            if _is_grade(cell) and problems:
-                tree = ownership.parse(cell.source)
-                used = ownership.used_names(tree) if tree is not None else set()
-                mine = [problems[name] for name in sorted(used & set(problems))]
-                if mine:
-                    cell.metadata[NOT_OWN_KEY] = mine
+            if _is_grade(cell) and _nbgrader(cell)["grade_id"] in problems:
+                cell.metadata[NOT_OWN_KEY] = problems[_nbgrader(cell)["grade_id"]]
         return nb, resources
 
 

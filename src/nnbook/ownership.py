@@ -15,6 +15,10 @@ does at run time changes them; like any static reading they can be evaded by cod
 from strings at run time (``getattr(__import__("nn" + "book"), ...)``), which the threat
 model in docs/INSTRUCTORS.md says. The course's own chapters obey the same rule (tested on
 every chapter), so a correct submission never trips them.
+
+The grader reads the graded names from the instructor's source in its gradebook; a released
+notebook also carries them in its metadata (``graded_names``, written at release), so the
+student's self-check (``python -m nnbook.selfcheck``) warns before submitting.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import ast
 
 LIBRARY = "nnbook"
+METADATA_KEY = "nnbook"  # notebook metadata: {"graded_names": {answer cell id: [names]}}
 
 
 def parse(source: str) -> ast.Module | None:
@@ -138,3 +143,39 @@ def not_own(answers: dict[str, str], graded: dict[str, set[str]], others: list[s
         for name in sorted(bound_names(tree) & every):
             problems.setdefault(name, f"{name} is bound again outside its answer cell")
     return problems
+
+
+def graded_names(nb) -> dict[str, set[str]]:
+    """Answer cell id -> the names it defines, for a notebook that still has its answers
+    (the instructor's source)."""
+    out = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
+            tree = parse(cell.source)
+            if tree is not None:
+                out[meta["grade_id"]] = defined_names(tree)
+    return out
+
+
+def check_notebook(nb, graded: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Grade cell id -> why it would earn nothing, for a student's notebook."""
+    answers, others = {}, []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("locked") or meta.get("grade"):
+            continue
+        if meta.get("grade_id") in graded:
+            answers[meta["grade_id"]] = cell.source
+        else:
+            others.append(cell.source)
+    problems = not_own(answers, graded, others)
+    out = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and problems:
+            tree = parse(cell.source)
+            mine = [problems[n] for n in sorted((used_names(tree) if tree else set()) & set(problems))]
+            if mine:
+                out[meta["grade_id"]] = mine
+    return out
