@@ -4,7 +4,7 @@ import numpy as np
 
 from nnbook.activations import tanh_grad
 from nnbook.engine import Value
-from nnbook.gradcheck import numerical_grad
+from nnbook.finite_differences import numerical_grad
 
 
 def toy_gradients(w, b, x, y):

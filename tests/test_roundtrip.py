@@ -135,7 +135,7 @@ def test_untouched_release_scores_zero(student_path, chapter):
 
 
 # An emptied answer cell must leave nothing that passes a test. ch01's first cell imports the
-# exercise functions from nnbook.optimize, so emptied answers fall back on the library's
+# exercise functions from nnbook.descent, so emptied answers fall back on the library's
 # (issue 11, "a graded name must be the student's own", removes the cause).
 LIBRARY_ANSWERS_FOR_STUDENT = {"ch01"}
 EMPTIED = [pytest.param(c, id=c.assignment, marks=pytest.mark.xfail(

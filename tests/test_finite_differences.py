@@ -1,11 +1,11 @@
-"""Tests for nnbook.gradcheck: it agrees with correct gradients and names
+"""Tests for nnbook.finite_differences: it agrees with correct gradients and names
 the parameter when a gradient is wrong."""
 
 import numpy as np
 import pytest
 
 from nnbook import engine
-from nnbook.gradcheck import (
+from nnbook.finite_differences import (
     GradCheckReport,
     GradientCheckError,
     check_gradients,
