@@ -16,7 +16,7 @@ from .activations import ACTIVATIONS, check_activation
 from .engine import Value, _dot
 from .optim import zero_grads
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "LayeredNetwork", "layer_activations", "as_rng"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "LayeredNetwork", "layer_activations", "as_rng", "checked_weights"]
 
 
 def _as_values(xs):
@@ -38,6 +38,17 @@ def as_rng(rng=None) -> np.random.Generator:
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
         raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
     return np.random.default_rng(rng)
+
+
+def checked_weights(layer, W, b):
+    """``W``, ``b`` as float arrays, if they fit ``layer``: (nout, nin) and (nout,)."""
+    W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+    if W.shape != (layer.nout, layer.nin) or b.shape != (layer.nout,):
+        raise ValueError(
+            f"{type(layer).__name__}({layer.nin} -> {layer.nout}) needs W of shape {(layer.nout, layer.nin)} "
+            f"and b of shape {(layer.nout,)}, got {W.shape} and {b.shape}"
+        )
+    return W, b
 
 
 class Module:
@@ -120,13 +131,7 @@ class Layer(Module):
         return W, b
 
     def set_weights(self, W, b):
-        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
-        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
-            raise ValueError(
-                f"Layer({self.nin} -> {self.nout}) needs W of shape "
-                f"{(self.nout, self.nin)} and b of shape {(self.nout,)}, "
-                f"got {W.shape} and {b.shape}"
-            )
+        W, b = checked_weights(self, W, b)
         for n, row, bias in zip(self.neurons, W, b):
             for w, v in zip(n.w, row):
                 w.data = float(v)

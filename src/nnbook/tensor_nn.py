@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import ACTIVATIONS, LAYER_ACTIVATIONS, check_activation
-from .nn import LayeredNetwork, Module, as_rng, layer_activations
+from .nn import LayeredNetwork, Module, as_rng, checked_weights, layer_activations
 from .tensor import Tensor, linear
 
 __all__ = ["Linear", "TensorMLP", "INITS"]
@@ -76,12 +76,7 @@ class Linear(Module):
         return self.W.data.T.copy(), self.b.data.copy()
 
     def set_weights(self, W, b):
-        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
-        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
-            raise ValueError(
-                f"Linear({self.nin} -> {self.nout}) needs W of shape {(self.nout, self.nin)} "
-                f"and b of shape {(self.nout,)}, got {W.shape} and {b.shape}"
-            )
+        W, b = checked_weights(self, W, b)
         # Write into the existing arrays so optimisers holding them stay valid.
         self.W.data[...] = W.T
         self.b.data[...] = b
