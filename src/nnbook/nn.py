@@ -4,8 +4,10 @@ Initialisation (deterministic, documented so results can be reproduced):
 each weight is drawn from ``numpy.random.default_rng(seed).uniform(-1, 1)``
 and each bias starts at 0, as in micrograd. An ``MLP`` creates one generator
 from its ``seed`` and hands it to its layers in order, so ``MLP(..., seed=0)``
-always builds the same network. Weights are easy to copy in and out as numpy
-arrays with ``get_weights()`` / ``set_weights()``.
+always builds the same network; every ``seed``/``rng`` argument follows one
+contract, ``as_rng`` (also used by ``nnbook.tensor_nn``). Activation names are those
+of ``nnbook.activations.LAYER_ACTIVATIONS``. Weights are easy to copy in and out as
+numpy arrays with ``get_weights()`` / ``set_weights()``.
 """
 
 from __future__ import annotations
