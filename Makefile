@@ -17,14 +17,20 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 JOBS ?= 2
 
-.PHONY: help setup book book-instructor test test-unit test-notebooks release grade bench clean
+.PHONY: help setup book book-instructor test release bench clean
 
 help:
+	@echo "make setup            create .venv and install everything (once; again when requirements change)"
 	@echo "make book             build the student site into _build/html"
-	@echo "make book-instructor  build the instructor site into _build/instructor/html"
+	@echo "make book-instructor  build the instructor site into _build/instructor/_build/html"
 	@echo "make test             run every test (unit, notebooks, grading round trips, site)"
-	@echo "make release          write student notebooks under release/"
+	@echo "make release          write student notebooks under release/ and the kit under downloads/"
 	@echo "make bench            run the benchmarks in benchmarks/"
+	@echo "make clean            remove everything generated (builds, releases, grading, reports)"
+	@echo "grading (docs/INSTRUCTORS.md; A=assignment, IN=folder of submissions):"
+	@echo "  make collect A=ch01 IN=inbox | grade A=ch01 | feedback A=ch01 | export | report A=ch01 | leaks"
+	@echo "  make selfcheck NB=path/to/chNN_name.ipynb   a student's check before submitting"
+	@echo "  make test-grading   the grading tests only"
 
 # pip prints "Location '...' is ignored: it is neither a file nor a directory" once per
 # package for each configured local index folder that lacks it (a machine's pip.conf, not
@@ -69,7 +75,7 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf _build release submitted autograded feedback gradebook.db
+	rm -rf _build release source submitted autograded feedback .grading downloads exports reports gradebook.db
 
 # ---- instructor grading (docs/INSTRUCTORS.md). A=assignment, IN=folder of submissions.
 A ?= ch01

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from nnbook.optimize import central_difference, gradient_descent
+from nnbook.descent import gradient_descent
+from nnbook.finite_differences import central_difference
 
 
 def derivative_of_polynomial(coeffs, x, h):

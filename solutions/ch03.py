@@ -19,7 +19,7 @@ operation appends one node computed from node ``i`` (leaves first, then earlier 
 import numpy as np
 
 from nnbook.engine import Value
-from nnbook.gradcheck import numerical_grad
+from nnbook.finite_differences import numerical_grad
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
 

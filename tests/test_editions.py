@@ -131,7 +131,7 @@ def test_student_branch_is_written_from_the_release(released, tmp_path):
     assert (dest / ".git").is_dir() and not (dest / "stale.txt").exists()
     nb = nbformat.read(written, as_version=4)
     assert site.INSTALL_CELL_TAG in nb.cells[0].metadata["tags"]
-    assert "nnbook @ git+https://github.com/" in (dest / "requirements.txt").read_text()
+    assert (dest / "requirements.txt").read_text().startswith("nnbook[student] @ git+https://github.com/")
     assert (dest / "apt.txt").read_text().strip() == "graphviz"
     assert not leaks(dest, secret_lines(CH01, "solution") + secret_lines(CH01, "hidden"))
 

@@ -47,6 +47,9 @@ def test_neuron_rng_forms():
     c = [w.data for w in Neuron(3).w]  # None means seed 0
     assert a == b
     assert c == list(np.random.default_rng(0).uniform(-1, 1, 3))
+    for bad in (1.5, "7", True):
+        with pytest.raises(TypeError, match="rng must be a numpy.random.Generator, an int seed or None"):
+            Neuron(3, rng=bad)
 
 
 def test_get_and_set_weights_round_trip():

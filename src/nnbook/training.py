@@ -96,18 +96,23 @@ def predict(model, loader, device) -> tuple[np.ndarray, np.ndarray]:
 
 
 def confusion_matrix(labels, preds, n_classes: int | None = None) -> np.ndarray:
-    """Counts ``cm[i, j]`` = number of examples of true class i predicted as class j (int64)."""
+    """Counts ``cm[i, j]`` = number of examples of true class i predicted as class j (int64).
+
+    scikit-learn's ``confusion_matrix`` with the classes fixed to ``0..n_classes - 1``
+    (default: the largest class seen, plus one), so every class has its row and column
+    even if it never occurs. A class outside that range is an error here; scikit-learn
+    would silently leave the example out.
+    """
+    from sklearn.metrics import confusion_matrix as count_pairs
+
     labels = np.asarray(labels, dtype=np.int64).ravel()
     preds = np.asarray(preds, dtype=np.int64).ravel()
-    if labels.shape != preds.shape:
-        raise ValueError(f"labels and preds differ in length: {labels.shape[0]} vs {preds.shape[0]}")
     if n_classes is None:
         n_classes = int(max(labels.max(initial=-1), preds.max(initial=-1))) + 1
-    if labels.size and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= n_classes):
-        raise ValueError(f"labels and predictions must lie in 0..{n_classes - 1}")
-    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(cm, (labels, preds), 1)
-    return cm
+    for values in (labels, preds):
+        if values.size and (values.min() < 0 or values.max() >= n_classes):
+            raise ValueError(f"labels and predictions must lie in 0..{n_classes - 1}")
+    return count_pairs(labels, preds, labels=np.arange(n_classes)).astype(np.int64)
 
 
 def most_confident_mistakes(probs, labels, k: int) -> np.ndarray:

@@ -73,10 +73,11 @@ def release(root: Path, course: Path, chapters: list[Chapter]) -> list[Path]:
 STUDENT_README = """# nnbook: what you need to run the assignments
 
     python -m venv .venv && . .venv/bin/activate
-    pip install -r requirements.txt
-    pip install -e .
+    pip install ".[student]"
 
-Then open a chapter's notebook (from your course's release) in Jupyter, answer each
+That installs the course library with everything the notebooks use, Jupyter included
+(the `student` group of pyproject.toml). Then open a chapter's notebook from your
+course's release with `jupyter notebook chNN_name.ipynb`, answer each
 `raise NotImplementedError()` and run the test cell below it. Before you submit:
 
     python -m nnbook.selfcheck chNN_name.ipynb
@@ -84,30 +85,60 @@ Then open a chapter's notebook (from your course's release) in Jupyter, answer e
 runs the notebook from top to bottom and says which public tests fail and why.
 """
 
-STUDENT_PYPROJECT = """[build-system]
+# Instructor-only parts of the package, left out of the kit.
+_KIT_EXCLUDE = ("course",)
+
+
+def _library_project() -> dict:
+    """The ``[project]`` table of the pyproject.toml that the ``nnbook`` package is built from."""
+    import tomllib
+
+    import nnbook
+
+    pyproject = Path(nnbook.__file__).resolve().parents[2] / "pyproject.toml"  # src/nnbook/ -> the repo
+    if not pyproject.is_file():
+        raise CourseError(f"no {pyproject}: the student kit is made from a checkout of the course repository")
+    return tomllib.loads(pyproject.read_text())["project"]
+
+
+def student_requirements() -> list[str]:
+    """What a student installs: the ``student`` group of the library's pyproject.toml."""
+    try:
+        return list(_library_project()["optional-dependencies"]["student"])
+    except KeyError:
+        raise CourseError("pyproject.toml declares no [project.optional-dependencies] student group") from None
+
+
+def _kit_pyproject() -> str:
+    import json
+
+    project = _library_project()
+    student = ",\n".join(f"    {json.dumps(r)}" for r in student_requirements())
+    return f"""[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
 [project]
 name = "nnbook"
-version = "0.1.0"
+version = {json.dumps(project["version"])}
 description = "The library the nnbook course notebooks import (student kit)."
-requires-python = ">=3.10"
-dependencies = ["numpy"]
+requires-python = {json.dumps(project.get("requires-python", ">=3.10"))}
+dependencies = {json.dumps(project.get("dependencies", []))}
+
+[project.optional-dependencies]
+# copied from the course's pyproject.toml
+student = [
+{student},
+]
 
 [tool.setuptools.packages.find]
 where = ["src"]
 """
 
-# Instructor-only parts of the package and requirements that students do not need.
-_KIT_EXCLUDE = ("course",)
-_KIT_SKIP_REQUIREMENTS = ("nbgrader", "jupyter-book", "jupyter-cache", "Sphinx", "pytest", "pytest-xdist",
-                          "nbval", "hypothesis")
-
 
 def student_kit(root: Path, course: Path) -> Path:
     """``<course>/downloads/nnbook-student.zip``: the ``nnbook`` package (without the course
-    pipeline, chapters or solutions), its requirements and how to install it."""
+    pipeline, chapters or solutions), declaring the ``student`` group, and how to install it."""
     import zipfile
 
     import nnbook
@@ -115,16 +146,11 @@ def student_kit(root: Path, course: Path) -> Path:
     package = Path(nnbook.__file__).resolve().parent
     target = course / "downloads" / "nnbook-student.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    requirements = []
-    for line in (root / "requirements.txt").read_text().splitlines() if (root / "requirements.txt").is_file() else []:
-        name = re.split(r"[=<>\[ ]", line.strip(), maxsplit=1)[0]
-        if line.strip() and not line.startswith("#") and name not in _KIT_SKIP_REQUIREMENTS:
-            requirements.append(line.strip())
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("nnbook-student/README.md", STUDENT_README)
-        archive.writestr("nnbook-student/pyproject.toml", STUDENT_PYPROJECT)
-        archive.writestr("nnbook-student/requirements.txt", "\n".join(requirements + [
-            extra for extra in ("ipykernel", "nbclient") if not any(r.startswith(extra) for r in requirements)]) + "\n")
+        archive.writestr("nnbook-student/pyproject.toml", _kit_pyproject())
+        archive.writestr("nnbook-student/requirements.txt",
+                         "# For `pip install -r requirements.txt` in this folder: the library and its student group.\n.[student]\n")
         for path in sorted(package.rglob("*.py")):
             rel = path.relative_to(package)
             if rel.parts[0] in _KIT_EXCLUDE or "__pycache__" in rel.parts:

@@ -305,10 +305,9 @@ def student_branch(root: Path, dest: Path, chapters: list[Chapter], course: Path
             if asset.is_dir() and asset.name == f"{chapter.name}_files":
                 shutil.copytree(asset, target.parent / asset.name, dirs_exist_ok=True)
         written.append(target)
-    requirements = (root / "requirements.txt").read_text()
-    (dest / "requirements.txt").write_text(
-        "# Binder installs these, then the course library from the source branch.\n"
-        f"{requirements.rstrip()}\nnnbook @ git+{url}@{branch}\n")
+    # Binder installs the course library with what a student needs: its `student` group
+    # (pyproject.toml), declared once for the kit and this branch alike.
+    (dest / "requirements.txt").write_text(f"nnbook[student] @ git+{url}@{branch}\n")
     (dest / "apt.txt").write_text("graphviz\n")
     (dest / "README.md").write_text(
         "# nnbook: student notebooks\n\n"

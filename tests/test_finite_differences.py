@@ -1,11 +1,11 @@
-"""Tests for nnbook.gradcheck: it agrees with correct gradients and names
+"""Tests for nnbook.finite_differences: it agrees with correct gradients and names
 the parameter when a gradient is wrong."""
 
 import numpy as np
 import pytest
 
 from nnbook import engine
-from nnbook.gradcheck import (
+from nnbook.finite_differences import (
     GradCheckReport,
     GradientCheckError,
     check_gradients,
@@ -92,3 +92,13 @@ def test_check_gradients_catches_a_single_wrong_parameter():
     with pytest.raises(GradientCheckError, match=r"param 7 'p7'") as err:
         check_gradients(tampered, params)
     assert "param 6" not in str(err.value) and "param 8" not in str(err.value)
+
+
+def test_central_difference_error_shrinks_like_h_squared():
+    from nnbook.finite_differences import central_difference
+
+    errors = [abs(central_difference(np.exp, 1.0, h) - np.e) for h in (1e-1, 1e-2)]
+    assert 80 < errors[0] / errors[1] < 120  # h ten times smaller, error ~100 times smaller
+    np.testing.assert_allclose(central_difference(np.sin, np.array([0.0, 1.0])), np.cos([0.0, 1.0]), rtol=1e-9)
+    with pytest.raises(ValueError, match="step h must be positive"):
+        central_difference(np.sin, 0.0, h=0.0)

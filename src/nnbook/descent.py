@@ -1,6 +1,7 @@
-"""Optimisation without a neural network: derivatives by differences and gradient descent.
+"""Gradient descent without a neural network, and a direction found without derivatives.
 
-These are the library versions of what chapter 1 derives; later chapters import them.
+The library versions of what chapter 1 derives (its centred difference lives in
+``nnbook.finite_differences``); later chapters import them.
 """
 
 from __future__ import annotations
@@ -8,17 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-
-
-def central_difference(f: Callable[[float], float], x: float, h: float = 1e-5) -> float:
-    """Estimate f'(x) as (f(x + h) - f(x - h)) / 2h.
-
-    The error of this estimate shrinks like h**2 (the first-order terms cancel), against
-    h for the one-sided difference; too small an h loses digits to round-off instead.
-    """
-    if h <= 0:
-        raise ValueError(f"step h must be positive, got {h}")
-    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 def gradient_descent(grad: Callable, x0, learning_rate: float, n_steps: int) -> np.ndarray:

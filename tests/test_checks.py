@@ -1,0 +1,159 @@
+"""Tests for nnbook.checks: the messages students read, the JSON that carries baked cases
+(encode/decode round trip), and comparison with the reference."""
+
+import numpy as np
+import pytest
+
+from nnbook import checks
+from nnbook.checks import (
+    ReferenceUnavailableError,
+    assert_close,
+    assert_shape,
+    compare_with_reference,
+    decode_cases,
+    encode_cases,
+    reference_cases,
+)
+from nnbook.course.paths import repo_root
+
+# ------------------------------------------------------------------ encode / decode
+
+VALUES = [
+    0, -3, 2.5, float("inf"), True, None, "relu",
+    np.float64(1.25), np.int64(7),
+    np.arange(6, dtype=np.int64).reshape(2, 3),
+    np.linspace(-1, 1, 5, dtype=np.float32),
+    np.zeros((0, 4)),
+    np.array(3.0),
+    (1, (2.0, "a")),
+    [[1, 2], [3]],
+    {"w": np.ones(2), "b": 0.5, "nested": {"k": (1, 2)}},
+]
+
+
+def _same(a, b):
+    """Equal in value AND in kind: arrays keep dtype and shape, tuples stay tuples."""
+    assert type(a) is type(b) or (isinstance(a, np.generic) and type(b) in (int, float)), (a, b)
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("value", VALUES, ids=[f"{type(v).__name__}{i}" for i, v in enumerate(VALUES)])
+def test_encode_decode_round_trip(value):
+    cases = [((value, 1), value), ((), [value])]
+    decoded = decode_cases(encode_cases(cases))
+    assert len(decoded) == 2
+    for (args, expected), (args2, expected2) in zip(cases, decoded):
+        assert isinstance(args2, tuple)
+        _same(tuple(args), args2)
+        _same(expected if not isinstance(expected, np.generic) else expected.item(), expected2)
+
+
+def test_encoded_cases_are_compact_json_text():
+    text = encode_cases([((np.array([1.0, 2.0]),), 3.0)])
+    assert text == '[[{"__tuple__":[{"__ndarray__":[1.0,2.0],"dtype":"float64","shape":[2]}]},3.0]]'
+
+
+def test_encoding_something_unbakeable_names_its_type():
+    with pytest.raises(TypeError, match="cannot bake a set into a hidden test"):
+        encode_cases([(({1, 2},), 0)])
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_assert_close_passes_within_tolerance():
+    assert_close(1.0 + 1e-9, 1.0)
+    assert_close([1.0, [2.0, 3.0]], (1.0, (2.0, 3.0 + 1e-12)))
+    assert_close({"a": np.ones(3)}, {"a": [1, 1, 1]})
+    assert_close(float("nan"), float("nan"))
+    assert_close(1.1, 1.0, rtol=0.2)
+
+
+@pytest.mark.parametrize("got, expected, message", [
+    (None, 1.0, "result: got None; did you forget a `return` statement?"),
+    (2.0, 1.0, "result: expected 1.0, got 2.0"),
+    (np.ones(3), np.ones(2), "result: expected shape (2,), got shape (3,) ([1. 1. 1.])"),
+    ([1.0], ([1.0], "x"), "result: expected a sequence of length 2, got [1.0]"),
+    ([1.0, "y"], ([1.0], "x"), "result: item 0: expected shape (1,), got shape () (1.0)"),
+    (([1.0], "y"), ([1.0], "x"), "result: item 1: expected 'x', got 'y'"),
+    ({"a": 1}, {"b": 1}, "result: expected a dict with keys ['b'], got {'a': 1}"),
+    ({"a": 2.0}, {"a": 1.0}, "result: key 'a': expected 1.0, got 2.0"),
+    ("text", 1.0, "result: expected a number or array like 1.0, got 'text' (str)"),
+])
+def test_assert_close_says_what_was_expected_and_what_came(got, expected, message):
+    with pytest.raises(AssertionError) as info:
+        assert_close(got, expected)
+    assert str(info.value) == message
+
+
+def test_assert_close_names_what_and_shortens_long_values():
+    with pytest.raises(AssertionError, match=r"^the gradient: expected") as info:
+        assert_close(np.zeros(1000), np.ones(1000), what="the gradient")
+    assert len(str(info.value)) < 500 and "..." in str(info.value)
+
+
+def test_assert_shape():
+    assert_shape(np.zeros((2, 3)), (2, 3))
+    with pytest.raises(AssertionError, match=r"^W should have shape \(3, 2\), but has shape \(2, 3\)$"):
+        assert_shape(np.zeros((2, 3)), (3, 2), what="W")
+
+
+# ------------------------------------------------------------------ reference comparison
+
+BAKED = encode_cases([((2.0,), 4.0), ((np.array([1.0, 3.0]),), np.array([1.0, 9.0]))])
+
+
+def test_compare_with_baked_cases():
+    compare_with_reference(lambda x: x**2, "ch99.square", cases=BAKED)  # returns None: no partial credit
+    with pytest.raises(AssertionError, match=r"^ch99.square: for inputs \(2.0\): expected 4.0, got 6.0$"):
+        compare_with_reference(lambda x: 3 * x, "ch99.square", cases=BAKED)
+
+
+def test_compare_reports_stubs_and_non_functions():
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="^ch99.square: not implemented yet$"):
+        compare_with_reference(stub, "ch99.square", cases=BAKED)
+    with pytest.raises(AssertionError, match="expected a function, got 3"):
+        compare_with_reference(3, "ch99.square", cases=BAKED)
+
+
+def test_compare_does_not_let_the_student_change_the_inputs():
+    def squares_in_place(x):
+        if isinstance(x, np.ndarray):
+            x *= x
+            return x
+        return x * x
+
+    compare_with_reference(squares_in_place, "ch99.square", cases=BAKED)
+    compare_with_reference(squares_in_place, "ch99.square", cases=BAKED)  # the cases are intact
+
+
+def test_reference_cases_are_seeded_by_their_key(monkeypatch):
+    monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(repo_root()))
+    a = reference_cases("ch01.gradient_descent", n=5)
+    b = reference_cases("ch01.gradient_descent", n=5)
+    assert len(a) == 5
+    assert encode_cases(a) == encode_cases(b)
+    with pytest.raises(KeyError, match="no CASES entry 'nothing'"):
+        reference_cases("ch01.nothing")
+
+
+def test_solutions_are_out_of_reach_while_grading(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(ReferenceUnavailableError, match="no baked reference cases"):
+        compare_with_reference(lambda x: x, "ch01.gradient_descent")
+    assert checks.DEFAULT_CASES == 25
