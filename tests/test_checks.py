@@ -112,34 +112,46 @@ def test_assert_shape():
 
 # ------------------------------------------------------------------ reference comparison
 
-BAKED = encode_cases([((2.0,), 4.0), ((np.array([1.0, 3.0]),), np.array([1.0, 9.0]))])
+CASES = [((2.0,), 4.0), ((np.array([1.0, 3.0]),), np.array([1.0, 9.0]))]
 
 
-def test_compare_with_baked_cases():
-    compare_with_reference(lambda x: x**2, "ch99.square", cases=BAKED)  # returns None: no partial credit
+@pytest.fixture
+def square_cases(monkeypatch):
+    """The instructor's side: the reference cases of a made-up exercise ch99.square."""
+    monkeypatch.setattr(checks, "reference_cases", lambda key, n=checks.DEFAULT_CASES, **kw: list(CASES))
+
+
+def test_compare_with_the_reference(square_cases):
+    assert compare_with_reference(lambda x: x**2, "ch99.square") is None  # None: no partial credit
     with pytest.raises(AssertionError, match=r"^ch99.square: for inputs \(2.0\): expected 4.0, got 6.0$"):
-        compare_with_reference(lambda x: 3 * x, "ch99.square", cases=BAKED)
+        compare_with_reference(lambda x: 3 * x, "ch99.square")
 
 
-def test_compare_reports_stubs_and_non_functions():
+def test_compare_reports_stubs_and_non_functions(square_cases):
     def stub(x):
         raise NotImplementedError()
 
     with pytest.raises(AssertionError, match="^ch99.square: not implemented yet$"):
-        compare_with_reference(stub, "ch99.square", cases=BAKED)
+        compare_with_reference(stub, "ch99.square")
     with pytest.raises(AssertionError, match="expected a function, got 3"):
-        compare_with_reference(3, "ch99.square", cases=BAKED)
+        compare_with_reference(3, "ch99.square")
 
 
-def test_compare_does_not_let_the_student_change_the_inputs():
+def test_compare_does_not_let_the_student_change_the_inputs(square_cases):
     def squares_in_place(x):
         if isinstance(x, np.ndarray):
             x *= x
             return x
         return x * x
 
-    compare_with_reference(squares_in_place, "ch99.square", cases=BAKED)
-    compare_with_reference(squares_in_place, "ch99.square", cases=BAKED)  # the cases are intact
+    compare_with_reference(squares_in_place, "ch99.square")
+    compare_with_reference(squares_in_place, "ch99.square")  # the cases are intact
+
+
+def test_encoded_cases_round_trip():
+    back = checks.decode_cases(encode_cases(CASES))
+    assert checks._mismatch([b for _, b in back], [b for _, b in CASES], 0, 0) is None
+    assert isinstance(back[0][0], tuple) and back[1][0][0].dtype == np.float64
 
 
 def test_reference_cases_are_seeded_by_their_key(monkeypatch):
@@ -154,6 +166,6 @@ def test_reference_cases_are_seeded_by_their_key(monkeypatch):
 
 def test_solutions_are_out_of_reach_while_grading(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    with pytest.raises(ReferenceUnavailableError, match="no baked reference cases"):
+    with pytest.raises(ReferenceUnavailableError, match="never importable inside a grading kernel"):
         compare_with_reference(lambda x: x, "ch01.gradient_descent")
     assert checks.DEFAULT_CASES == 25

@@ -23,7 +23,8 @@ LIBRARY = ROOT / "src" / "nnbook"
 NEVER = {"jupyter-book", "jupyter-cache", "myst-nb", "sphinx", "nbgrader", "selenium", "micrograd",
          "pytest", "pytest-xdist", "nbval", "hypothesis", "django-static-mathjax"}
 # import name -> distribution name, where they differ
-DISTRIBUTION = {"sklearn": "scikit-learn"}
+# import name -> the student requirement that provides it (IPython comes with the kernel)
+DISTRIBUTION = {"sklearn": "scikit-learn", "IPython": "ipykernel"}
 OPTIONAL_IMPORTS = {"threadpoolctl"}  # torchutil.limit_threads works without it
 
 

@@ -27,6 +27,7 @@ Autograde pipeline (around nbgrader's ``Execute``):
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.api import Gradebook, MissingEntry
@@ -61,15 +62,24 @@ def _reason(nb, text: str) -> None:
         state["reasons"].append(text)
 
 
+@contextmanager
+def _gradebook_notebook(resources):
+    """The gradebook's record of the notebook being graded, or None if it has none."""
+    info = resources["nbgrader"]
+    with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
+        try:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        except MissingEntry:
+            notebook = None
+        yield notebook
+
+
 class NormalizeMetadata(NbGraderPreprocessor):
     """Make the gradebook, not the submission, the authority on nbgrader metadata."""
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
-            try:
-                notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with _gradebook_notebook(resources) as notebook:
+            if notebook is None:
                 return nb, resources
             grade = {c.name: c for c in notebook.grade_cells}
             solution = {c.name for c in notebook.solution_cells}
@@ -155,11 +165,8 @@ class CheckOwnAnswers(NbGraderPreprocessor):
     (:mod:`nnbook.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
-            try:
-                notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
+        with _gradebook_notebook(resources) as notebook:
+            if notebook is None:
                 return nb, resources
             solution_ids = {c.name for c in notebook.solution_cells}
             graded = {}
