@@ -97,4 +97,5 @@ selfcheck: setup
 	$(BIN)/python -m nnbook.selfcheck $(NB)
 test-grading: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests/test_grading_trust.py \
-	    tests/test_grading_pipeline.py tests/test_leaks.py
+	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
+	    tests/test_integrity.py tests/test_similarity.py
