@@ -148,7 +148,8 @@ def test_landing_page_says_what_for_whom_and_how(student):
 def test_setup_and_instructor_pages(student):
     html, _ = student
     setup_text = page_text((html / "pages" / "setup.html").read_text())
-    assert "pip install" in setup_text and "jupyter lab" in setup_text and "Colab" in setup_text
+    assert "pip install" in setup_text and "nnbook[student]" in setup_text and "jupyter notebook" in setup_text \
+        and "Colab" in setup_text
     guide = page_text((html / "pages" / "instructors.html").read_text())
     included = (ROOT / "docs" / "INSTRUCTORS.md").read_text().splitlines()[0].lstrip("# ").strip()
     assert included in guide, "the instructor guide includes docs/INSTRUCTORS.md"
