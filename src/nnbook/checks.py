@@ -119,22 +119,6 @@ def _is_numeric_sequence(seq: Any) -> bool:
 
 
 # ----------------------------------------------------------------- JSON for the cases
-def _encode(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype), "shape": list(obj.shape)}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(x) for x in obj]}
-    if isinstance(obj, list):
-        return [_encode(x) for x in obj]
-    if isinstance(obj, dict):
-        return {str(k): _encode(v) for k, v in obj.items()}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise TypeError(f"cannot bake a {type(obj).__name__} into a hidden test; use numbers, arrays, lists or dicts")
-
-
 def _decode(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_decode(x) for x in obj]
@@ -150,7 +134,11 @@ def _decode(obj: Any) -> Any:
 
 
 def encode_cases(cases: list[tuple[tuple, Any]]) -> str:
-    return json.dumps([[_encode(tuple(args)), _encode(expected)] for args, expected in cases], separators=(",", ":"))
+    """Cases as JSON of plain data (:func:`_plain`, the same encoding as the output records)."""
+    try:
+        return json.dumps([[_plain(tuple(args)), _plain(expected)] for args, expected in cases], separators=(",", ":"))
+    except TypeError as exc:
+        raise TypeError(f"cannot bake {exc} into a hidden test; use numbers, arrays, lists or dicts") from None
 
 
 def decode_cases(text: str) -> list[tuple[tuple, Any]]:
@@ -294,7 +282,8 @@ def _plain(obj: Any) -> Any:
         return [_plain(x) for x in obj]
     if type(obj) is dict and all(type(k) is str for k in obj):
         return {k: _plain(v) for k, v in obj.items()}
-    raise TypeError(f"a {type(obj).__module__}.{type(obj).__qualname__}")
+    kind = type(obj).__qualname__ if type(obj).__module__ == "builtins" else f"{type(obj).__module__}.{type(obj).__qualname__}"
+    raise TypeError(f"a {kind}")
 
 
 def emit_outputs(student_fn: Callable, key: str, arg_list: list[tuple]) -> None:

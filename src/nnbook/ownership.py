@@ -91,12 +91,12 @@ def library_uses(tree: ast.Module, names: set[str], dynamic: set[str] | None = N
                                 if a.name.split(".")[0] == LIBRARY}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None \
-                and _root(node.value) in library_aliases:
+                and root_name(node.value) in library_aliases:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in names:
                     found.setdefault(target.id, f"makes {target.id} an alias of the library's {ast.unparse(node.value)}")
-        if isinstance(node, ast.Attribute) and node.attr in names and _root(node.value) in library_aliases:
+        if isinstance(node, ast.Attribute) and node.attr in names and root_name(node.value) in library_aliases:
             found.setdefault(node.attr, f"uses the library's {ast.unparse(node)}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"__import__", "import_module"} \
                 and node.args and isinstance(node.args[0], ast.Constant) and LIBRARY in str(node.args[0].value):
@@ -105,7 +105,8 @@ def library_uses(tree: ast.Module, names: set[str], dynamic: set[str] | None = N
     return found
 
 
-def _root(node: ast.AST) -> str | None:
+def root_name(node: ast.AST) -> str | None:
+    """The name an attribute, subscript or call chain starts from (``a`` in ``a.b[0].c()``)."""
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None

@@ -10,7 +10,6 @@ use a temporary one). nbgrader always runs with the repository's ``nbgrader_conf
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys

@@ -284,6 +284,7 @@ def merge_results(course: Path, folders: list[Path], log=print) -> dict[str, int
                 counts["unchanged"] += 1
                 continue
             merge(course, result)
+            write_json_atomic(state.results / f"{result['student']}.json", result)  # as if graded here
             state.record_done(result)
             counts["merged"] += 1
     log(f"[nnbook] merged {counts['merged']} result(s), {counts['unchanged']} already in the gradebook")
@@ -426,7 +427,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         todo = todo[:limit]
 
     def finish(result: dict) -> None:
-        if shard:  # the result file is the shard's output; `merge` records it
+        if shard:  # the shard's output (also for the unreadable ones, no worker saw); `merge` records it
             write_json_atomic(settings.results_dir / f"{result['student']}.json", result)
             return
         merge(course, result)

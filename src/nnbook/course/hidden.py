@@ -30,13 +30,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from nnbook import checks
+from nnbook.course.preprocessors import is_grade_cell
 
 CALL = "compare_with_reference"
 RESOURCE_KEY = "nnbook_hidden_cases"
-
-
-def _is_grade(cell) -> bool:
-    return cell.cell_type == "code" and bool((cell.metadata.get("nbgrader") or {}).get("grade"))
 
 
 def hidden_calls(source: str) -> list[dict]:
@@ -76,7 +73,7 @@ class GiveHiddenInputs(NbGraderPreprocessor):
         root = Path(self.course_root) if self.course_root else None
         kept = resources.setdefault(RESOURCE_KEY, {})
         for index, cell in enumerate(nb.cells):
-            if not _is_grade(cell):
+            if not is_grade_cell(cell):
                 continue
             calls = hidden_calls(cell.source)
             source = cell.source
@@ -98,7 +95,7 @@ class CompareHiddenOutputs(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         kept = resources.get(RESOURCE_KEY, {})
         for cell in nb.cells:
-            if not _is_grade(cell):
+            if not is_grade_cell(cell):
                 continue
             gid = cell.metadata["nbgrader"]["grade_id"]
             records = [o.data[checks.OUTPUTS_MIME] for o in cell.get("outputs", [])

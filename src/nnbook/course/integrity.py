@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 import json
 
+from nnbook import ownership
+
 PROTECTED_MODULES = {"numpy", "builtins", "nnbook", "sys", "unittest", "importlib", "inspect", "gc"}
 PROTECTED_NAMES = {"assert_close", "assert_shape", "compare_with_reference", "decode_cases", "np", "numpy",
                    "AssertionError", "isinstance", "print", "len", "abs", "float", "int", "bool", "callable"}
@@ -35,21 +37,6 @@ IPYTHON_HOOKS = {"events", "ast_transformers", "input_transformers_post", "input
 SUSPICIOUS_STRINGS = ("gradebook", "solutions/", "solutions.", "/source/", "BEGIN HIDDEN", ".ipynb")
 FORBIDDEN_IMPORTS = {"solutions": "imports the reference solutions", "ctypes": "imports ctypes",
                      "nbgrader": "imports nbgrader"}
-
-
-def _to_python(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # IPython missing or a transformer bug: scan the raw text
-        return source
-
-
-def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 CODE_RUNNERS = {"exec", "eval", "compile"}
@@ -69,9 +56,8 @@ def _is_builtin_code_runner(func: ast.AST, aliases: dict) -> bool:
 
 def scan_cell(source: str) -> list[str]:
     """Why this student cell is suspicious (an empty list when it is not)."""
-    try:
-        tree = ast.parse(_to_python(source))
-    except SyntaxError:
+    tree = ownership.parse(source)
+    if tree is None:
         return []
     aliases = {m: m for m in PROTECTED_MODULES}  # local name -> protected module
     aliases["__builtins__"] = "builtins"
@@ -105,8 +91,8 @@ def scan_cell(source: str) -> list[str]:
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
                 for sub in ast.walk(target):
-                    if isinstance(sub, (ast.Attribute, ast.Subscript)) and aliases.get(_root_name(sub)):
-                        note(f"modifies {aliases[_root_name(sub)]} ({ast.unparse(sub)})")
+                    if isinstance(sub, (ast.Attribute, ast.Subscript)) and aliases.get(ownership.root_name(sub)):
+                        note(f"modifies {aliases[ownership.root_name(sub)]} ({ast.unparse(sub)})")
                     elif isinstance(sub, ast.Name) and sub.id in PROTECTED_NAMES and isinstance(sub.ctx, (ast.Store, ast.Del)):
                         if not (sub.id in {"np", "numpy"} and isinstance(node, ast.Assign)
                                 and isinstance(node.value, ast.Name) and node.value.id in {"np", "numpy"}):
@@ -117,15 +103,15 @@ def scan_cell(source: str) -> list[str]:
         elif isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else "")
-            if name in {"setattr", "delattr"} and node.args and aliases.get(_root_name(node.args[0])):
-                note(f"modifies {aliases[_root_name(node.args[0])]} with {name}()")
+            if name in {"setattr", "delattr"} and node.args and aliases.get(ownership.root_name(node.args[0])):
+                note(f"modifies {aliases[ownership.root_name(node.args[0])]} with {name}()")
             if name in {"__import__", "import_module"} and node.args and isinstance(node.args[0], ast.Constant) \
                     and str(node.args[0].value).split(".")[0] in FORBIDDEN_IMPORTS:
                 note(FORBIDDEN_IMPORTS[str(node.args[0].value).split(".")[0]])
             if _is_builtin_code_runner(func, aliases):
                 note(f"calls {name}()")
         elif isinstance(node, ast.Attribute):
-            root = aliases.get(_root_name(node.value)) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
+            root = aliases.get(ownership.root_name(node.value)) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
             if isinstance(node.value, ast.Name) and (root or node.value.id, node.attr) in INTROSPECTION:
                 note(f"introspects the interpreter ({ast.unparse(node)})")
             if node.attr in FRAME_ATTRS:

@@ -48,7 +48,7 @@ def _nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {}) or {}
 
 
-def _is_grade(cell) -> bool:
+def is_grade_cell(cell) -> bool:
     return bool(_nbgrader(cell).get("grade")) and cell.cell_type == "code"
 
 
@@ -147,7 +147,7 @@ class InsertSentinels(NbGraderPreprocessor):
                 cell.metadata["nnbook_flagged"] = True
         cells = [self._cell(integrity.setup_code(token), "setup", "nnbook-setup")]
         for cell in nb.cells:
-            if _is_grade(cell):
+            if is_grade_cell(cell):
                 gid = _nbgrader(cell)["grade_id"]
                 cells.append(self._cell(integrity.check_code(token, gid), "check", f"nnbook-check-{gid}"))
             cells.append(cell)
@@ -176,7 +176,7 @@ class CheckOwnAnswers(NbGraderPreprocessor):
                     graded[cell.name] = ownership.defined_names(tree)
         problems = ownership.check_notebook(nb, graded)
         for cell in nb.cells:
-            if _is_grade(cell) and _nbgrader(cell)["grade_id"] in problems:
+            if is_grade_cell(cell) and _nbgrader(cell)["grade_id"] in problems:
                 cell.metadata[NOT_OWN_KEY] = problems[_nbgrader(cell)["grade_id"]]
         return nb, resources
 
@@ -281,7 +281,7 @@ class FinalizeGrading(NbGraderPreprocessor):
             if cell.cell_type == "code":
                 self._truncate(nb, cell)
                 not_own = cell.metadata.pop(NOT_OWN_KEY, None)
-                if _is_grade(cell):
+                if is_grade_cell(cell):
                     gid = _nbgrader(cell)["grade_id"]
                     if ran is not True and ran != "died":
                         self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")

@@ -94,7 +94,7 @@ class GradingState:
         return read_json((folder or self.results) / f"{student}.json")
 
     def record_done(self, result: dict) -> None:
-        write_json_atomic(self.results / f"{result['student']}.json", result)
+        """``result`` is in the gradebook now: the marker that lets a new run skip it."""
         write_json_atomic(self.done / f"{result['student']}.json", result)
 
     def collect_record(self) -> dict:
