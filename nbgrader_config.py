@@ -2,16 +2,16 @@
 
 Assignments are generated from ``chapters/`` by ``nnbook-course release`` (see
 src/nnbook/course/assignments.py), which writes ``source/<id>/`` with hidden tests baked;
-nothing is copied by hand. The grading root is this folder unless NNBOOK_GRADING_ROOT
-names another (the tests grade in temporary folders).
+nothing is copied by hand. The grading root is this folder; ``nnbook-course`` names
+another on nbgrader's command line (release) or in the config object it builds from this
+file (grade: src/nnbook/course/grading.py), never through the environment.
 """
 
-import os
 from pathlib import Path
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
-root = Path(os.environ.get("NNBOOK_GRADING_ROOT") or Path(__file__).resolve().parent)
+root = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(root)
 c.CourseDirectory.course_id = "nnbook"
 c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
@@ -66,11 +66,6 @@ c.Autograde.autograde_preprocessors = [
 c.GiveHiddenInputs.course_root = str(Path(__file__).resolve().parent)
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 100
-# `nnbook-course grade` runs each submission with the sandboxed kernel it installs
-# (src/nnbook/course/sandbox.py) and names it here; a plain `nbgrader autograde` keeps the
-# notebook's own kernel (no sandbox: see the threat model in docs/INSTRUCTORS.md).
-if os.environ.get("NNBOOK_GRADING_KERNEL"):
-    c.Execute.kernel_name = os.environ["NNBOOK_GRADING_KERNEL"]
-if os.environ.get("NNBOOK_GRADING_TIMEOUT"):
-    c.Execute.timeout = int(os.environ["NNBOOK_GRADING_TIMEOUT"])
-    c.ExecutePreprocessor.timeout = int(os.environ["NNBOOK_GRADING_TIMEOUT"])
+# `nnbook-course grade` runs each submission with the sandboxed kernel manager
+# (src/nnbook/course/sandbox.py), set in its config object; a plain `nbgrader autograde`
+# keeps the notebook's own kernel (no sandbox: see the threat model in docs/INSTRUCTORS.md).

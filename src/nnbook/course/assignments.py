@@ -24,8 +24,9 @@ def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subpro
     """Run an nbgrader command for the course at ``course`` with the repository's config."""
     # nbgrader runs helpers (alembic) by name: the venv's bin folder must be on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = dict(os.environ, PATH=path, NNBOOK_GRADING_ROOT=str(course), NNBOOK_COURSE_ROOT=str(root))
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={root / 'nbgrader_config.py'}"]
+    env = dict(os.environ, PATH=path)
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={root / 'nbgrader_config.py'}",
+           f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
     done = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")

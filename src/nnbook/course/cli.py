@@ -16,7 +16,6 @@ A term's grading, one command each (``--course`` is the grading root, default th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def _cmd_grade(args) -> None:
 
     summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
                     sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
-                    shard=args.shard)
+                    shard=args.shard, render_figures=args.figures)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
           f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)} in {summary.seconds:.1f} s "
@@ -144,13 +143,15 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="autograde every submission in parallel (resumable)")
     g.add_argument("assignment")
     g.add_argument("--workers", type=int, default=None, help="grading processes (default: one per core)")
-    g.add_argument("--timeout", type=int, default=int(os.environ.get("NNBOOK_GRADING_TIMEOUT", 120)),
+    g.add_argument("--timeout", type=int, default=120,
                    help="seconds per cell (default 120)")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
                    help="auto: bubblewrap when available, else resource limits only (warns)")
     g.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
                    help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
+    g.add_argument("--figures", action="store_true",
+                   help="render matplotlib figures in the kernel (slower; no graded cell needs them)")
     g.add_argument("--shard", type=_shard, metavar="K/N",
                    help="grade only the K-th of N slices of the class into .grading/<a>/shard-K-of-N/ "
                         "(then `nnbook-course merge`)")

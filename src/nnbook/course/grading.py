@@ -134,6 +134,7 @@ class Settings:
     cells: dict = field(default_factory=dict)
     results: Path | None = None  # where finished results go (default .grading/<a>/results)
     template: Path | None = None  # the gradebook snapshot each grading starts from
+    render_figures: bool = False  # render matplotlib figures in the kernel (slower)
 
     @property
     def results_dir(self) -> Path:
@@ -150,31 +151,45 @@ def _hidden(settings: Settings, work: Path) -> list[str]:
     return sorted(hide)
 
 
-def _environment(settings: Settings, work: Path) -> dict[str, str]:
-    """What the grading process and the kernel it launches see while grading ``work``."""
+def _kernel_env(settings: Settings, work: Path) -> dict[str, str]:
+    """What the kernel adds to its environment: a home of its own, one thread per library."""
+    home = work / "home"
+    env = {"HOME": str(home), "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    if not settings.render_figures:
+        # figures are drawn but not rendered to PNG: ch01 runs in 3 s instead of 5 s, and no
+        # graded cell looks at a rendered figure (`grade --figures` renders them)
+        env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _sandbox_settings(settings: Settings, work: Path) -> sandbox_mod.SandboxSettings:
     import nnbook
 
     src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
-    env = {"NNBOOK_GRADING_ROOT": str(work), "NNBOOK_COURSE_ROOT": str(settings.root),
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "NNBOOK_GRADING_TIMEOUT": str(settings.timeout), "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
-           "NNBOOK_GRADING_KERNEL": "", "NNBOOK_SANDBOX_HIDE": ""}
-    if not os.environ.get("NNBOOK_GRADING_FIGURES"):
-        # figures are drawn but not rendered to PNG: ch01 runs in 3 s instead of 5 s, and no
-        # graded cell looks at a rendered figure (NNBOOK_GRADING_FIGURES=1 renders them)
-        env["MPLBACKEND"] = "Agg"
+    return sandbox_mod.SandboxSettings(
+        mode="bwrap" if settings.sandbox == "bwrap" else "limits", memory_mb=settings.memory_mb,
+        hide=_hidden(settings, work), expose_ro=[src_dir, sys.prefix],
+        # the kernel binds its ipc sockets in the runtime folder: writable
+        expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"))
+
+
+def grading_config(settings: Settings, work: Path):
+    """The nbgrader configuration of one grading: the repository's ``nbgrader_config.py``
+    with this submission's grading root, timeouts and kernel, set in code."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(settings.root)).load_config()
+    config.CourseDirectory.root = str(work)
+    config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+    config.Execute.timeout = config.ExecutePreprocessor.timeout = settings.timeout
+    config.IPCKernelManager.runtime_dir = str(work / "runtime")
+    config.IPCKernelManager.kernel_env = _kernel_env(settings, work)
     if settings.sandbox != "none":
-        env.update(NNBOOK_GRADING_KERNEL=sandbox_mod.KERNEL_NAME,
-                   JUPYTER_PATH=str(GradingState(settings.course, settings.assignment).jupyter),
-                   NNBOOK_SANDBOX="bwrap" if settings.sandbox == "bwrap" else "limits",
-                   NNBOOK_SANDBOX_MEMORY_MB=str(settings.memory_mb),
-                   NNBOOK_SANDBOX_HIDE=os.pathsep.join(_hidden(settings, work)),
-                   NNBOOK_SANDBOX_EXPOSE_RO=os.pathsep.join([src_dir, sys.prefix]),
-                   # the kernel binds its ipc sockets in the runtime folder: writable
-                   NNBOOK_SANDBOX_EXPOSE_RW=os.pathsep.join([str(work / "home"), str(work / "runtime")]),
-                   NNBOOK_SANDBOX_HOME=str(work / "home"),
-                   NNBOOK_SANDBOX_LOG=str(work / "kernel.log"))
-    return env
+        settings_file = _sandbox_settings(settings, work).write(work / "sandbox.json")
+        config.Execute.kernel_manager_class = "nnbook.course.sandbox.SandboxedKernelManager"
+        config.SandboxedKernelManager.settings_file = str(settings_file)
+    return config
 
 
 def _autograde(settings: Settings, work: Path, student: str) -> str:
@@ -183,9 +198,8 @@ def _autograde(settings: Settings, work: Path, student: str) -> str:
 
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(settings.root)).load_config()
+    config = grading_config(settings, work)
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = settings.assignment
     coursedir.student_id = student
@@ -221,28 +235,18 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
                           f"(at most {MAX_RUNTIME_PATH} characters); choose a shorter --workdir")
     started = time.time()
     reasons: list[str] = []
-    saved = dict(os.environ)
     try:
         shutil.copy(settings.template or state.template(), work / "gradebook.db")
         shutil.copytree(course / "source" / a, work / "source" / a)
         shutil.copytree(course / "submitted" / student / a, work / "submitted" / student / a)
         (work / "home").mkdir()
         (work / "runtime").mkdir()
-        os.environ.update(_environment(settings, work))
-        os.environ.pop("NBGRADER_EXECUTION", None)
-        cwd = os.getcwd()
-        os.chdir(work)
-        try:
-            error = _autograde(settings, work, student)
-        finally:
-            os.chdir(cwd)
+        error = _autograde(settings, work, student)
         result = _read_result(settings, work, student, reasons)
         if error and not result["reasons"]:
             result["reasons"].append(f"grading failed: {error[:300]}")
         _copy_autograded(course, work, a, student)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         shutil.rmtree(work, ignore_errors=True)
     result.update(assignment=a, student=student, hash=digest, seconds=round(time.time() - started, 2))
     write_json_atomic(settings.results_dir / f"{student}.json", result)
@@ -374,7 +378,7 @@ def resolve_sandbox(mode: str) -> str:
 def grade(root: Path, course: Path, assignment: str, *, workers: int | None = None, timeout: int = 120,
           sandbox_mode: str = "auto", memory_mb: int = sandbox_mod.DEFAULT_MEMORY_MB,
           students: list[str] | None = None, workdir: Path | None = None, limit: int | None = None,
-          shard: tuple[int, int] | None = None, log=print) -> Summary:
+          shard: tuple[int, int] | None = None, render_figures: bool = False, log=print) -> Summary:
     """Autograde every submission of ``assignment`` under ``course/submitted``.
 
     ``shard=(k, n)`` grades only the k-th of n slices of the class (:func:`in_shard`) into
@@ -396,7 +400,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     if shard is not None and not (1 <= shard[0] <= shard[1]):
         raise CourseError(f"--shard {shard[0]}/{shard[1]}: K must be between 1 and N")
     settings = Settings(root=root.resolve(), course=course, assignment=assignment, timeout=timeout,
-                        sandbox=summary.sandbox, memory_mb=memory_mb, workdir=workdir,
+                        sandbox=summary.sandbox, memory_mb=memory_mb, workdir=workdir, render_figures=render_figures,
                         cells=grade_cells(course, assignment),
                         results=state.shard(*shard) if shard else None)
     settings.results_dir.mkdir(parents=True, exist_ok=True)
@@ -404,7 +408,6 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     template = state.template(shard)
     snapshot_gradebook(course, template)
     settings.template = template
-    sandbox_mod.write_kernelspec(state.jupyter)
 
     submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     if students:

@@ -23,6 +23,7 @@ import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
+from traitlets import Dict, Unicode
 
 # A Unix socket path has at most 107 bytes: <runtime>/kernel-<uuid>-ipc-<port>
 MAX_SOCKET_PATH = 107
@@ -36,14 +37,23 @@ class SocketPathTooLong(ValueError):
 class IPCKernelManager(AsyncKernelManager):
     """An ``AsyncKernelManager`` whose kernel listens on Unix sockets in the runtime folder."""
 
+    runtime_dir = Unicode("", help="folder of the connection file and sockets (default: Jupyter's "
+                                   "runtime folder)").tag(config=True)
+    kernel_env = Dict(help="variables added to the kernel's environment").tag(config=True)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        runtime = jupyter_runtime_dir()
+        runtime = self.runtime_dir or jupyter_runtime_dir()
         if len(runtime) + SOCKET_SUFFIX > MAX_SOCKET_PATH:
             raise SocketPathTooLong(f"the Jupyter runtime folder {runtime} is too long for the kernel's Unix "
-                                    f"sockets (at most {MAX_SOCKET_PATH - SOCKET_SUFFIX} characters); set "
-                                    "JUPYTER_RUNTIME_DIR to a shorter folder")
+                                    f"sockets (at most {MAX_SOCKET_PATH - SOCKET_SUFFIX} characters); choose "
+                                    "a shorter folder")
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         self.transport = "ipc"
         self.connection_file = os.path.join(runtime, f"kernel-{uuid.uuid4()}.json")
         self.ip = os.path.splitext(self.connection_file)[0] + "-ipc"
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.kernel_env:
+            kw["env"] = {**kw.get("env", os.environ), **self.kernel_env}
+        return await super()._async_pre_start_kernel(**kw)

@@ -7,7 +7,6 @@
     .grading/<a>/done/<s>.json         ... and merged into the gradebook (the resume marker)
     .grading/<a>/shard-K-of-N/<s>.json a shard's finished gradings, until `merge`
     .grading/<a>/template[-K-of-N].db  the gradebook snapshot each grading starts from
-    .grading/<a>/jupyter/              the sandboxed kernelspec
     .grading/<a>/events.log            one line per grading
 
 A grading record holds the submission's hash, the grades nbgrader gave, the reasons
@@ -76,10 +75,6 @@ class GradingState:
     @property
     def done(self) -> Path:
         return self.root / "done"
-
-    @property
-    def jupyter(self) -> Path:
-        return self.root / "jupyter"
 
     def shard(self, k: int, n: int) -> Path:
         return self.root / f"shard-{k}-of-{n}"
