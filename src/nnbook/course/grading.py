@@ -361,6 +361,35 @@ class Summary:
     sandbox: str = ""
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a grading run does with each submission."""
+
+    grade: list[tuple[str, str]]  # (student, submission hash), to grade
+    merge: list[dict]  # results already graded for this very submission: merge only
+    skip: list[str]  # students whose submission is already in the gradebook
+
+
+def plan(digests: dict[str, str], done: dict[str, dict | None], results: dict[str, dict | None],
+         limit: int | None = None) -> Plan:
+    """Decide, from records alone, what to do with each submission (student -> hash).
+
+    Already merged for the same hash (``done``): skip. Graded but not merged, same hash
+    (``results``): merge without grading again. Anything else (new, changed, or a record of
+    another submission): grade; ``limit`` caps how many are graded in this run.
+    """
+    to_grade, to_merge, to_skip = [], [], []
+    for student in sorted(digests):
+        digest = digests[student]
+        if (done.get(student) or {}).get("hash") == digest:
+            to_skip.append(student)
+        elif (results.get(student) or {}).get("hash") == digest:
+            to_merge.append(results[student])
+        else:
+            to_grade.append((student, digest))
+    return Plan(grade=to_grade if limit is None else to_grade[:limit], merge=to_merge, skip=to_skip)
+
+
 def resolve_sandbox(mode: str) -> str:
     if mode == "auto":
         if sandbox_mod.bwrap_available():
@@ -414,20 +443,11 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         submitted = [s for s in submitted if s in set(students)]
     if shard:
         submitted = [s for s in submitted if in_shard(s, *shard)]
-    todo, merge_only = [], []
-    for student in submitted:
-        digest = submission_hash(course / "submitted" / student / assignment)
-        done = state.done_record(student)
-        if done and done.get("hash") == digest:
-            summary.skipped.append(student)
-            continue
-        result = state.result_record(student, settings.results_dir)
-        if result and result.get("hash") == digest:
-            merge_only.append(result)
-        else:
-            todo.append((student, digest))
-    if limit is not None:
-        todo = todo[:limit]
+    digests = {student: submission_hash(course / "submitted" / student / assignment) for student in submitted}
+    work = plan(digests, {s: state.done_record(s) for s in submitted},
+                {s: state.result_record(s, settings.results_dir) for s in submitted}, limit=limit)
+    summary.skipped.extend(work.skip)
+    todo, merge_only = work.grade, work.merge
 
     def finish(result: dict) -> None:
         if shard:  # the shard's output (also for the unreadable ones, no worker saw); `merge` records it

@@ -1,0 +1,38 @@
+"""Planning a grading run (skip / merge / grade) and slicing a class into shards: pure functions."""
+
+from nnbook.course.grading import in_shard, plan
+
+
+def test_new_submissions_are_graded_in_student_order():
+    p = plan({"bob": "h2", "alice": "h1"}, {}, {})
+    assert p.grade == [("alice", "h1"), ("bob", "h2")] and p.merge == [] and p.skip == []
+
+
+def test_a_submission_already_in_the_gradebook_is_skipped():
+    p = plan({"alice": "h1"}, {"alice": {"hash": "h1"}}, {"alice": {"hash": "h1"}})
+    assert p.skip == ["alice"] and p.grade == [] and p.merge == []
+
+
+def test_a_graded_but_unmerged_submission_is_merged_not_graded_again():
+    result = {"hash": "h1", "student": "alice", "grades": {}}
+    p = plan({"alice": "h1"}, {"alice": None}, {"alice": result})
+    assert p.merge == [result] and p.grade == [] and p.skip == []
+
+
+def test_a_resubmission_is_graded_again_whatever_the_old_records_say():
+    p = plan({"alice": "new"}, {"alice": {"hash": "old"}}, {"alice": {"hash": "old"}})
+    assert p.grade == [("alice", "new")] and p.merge == [] and p.skip == []
+
+
+def test_limit_caps_only_what_is_graded():
+    digests = {f"s{i}": f"h{i}" for i in range(5)}
+    p = plan(digests, {"s0": {"hash": "h0"}}, {"s1": {"hash": "h1"}}, limit=2)
+    assert p.grade == [("s2", "h2"), ("s3", "h3")] and p.skip == ["s0"] and [r["hash"] for r in p.merge] == ["h1"]
+
+
+def test_shards_partition_the_class_whatever_its_order():
+    students = [f"student{i:03d}" for i in range(200)]
+    slices = [[s for s in students if in_shard(s, k, 3)] for k in (1, 2, 3)]
+    assert sorted(sum(slices, [])) == sorted(students)  # each student in exactly one shard
+    assert all(20 < len(part) < 120 for part in slices)  # and no shard is empty or everything
+    assert [s for s in reversed(students) if in_shard(s, 2, 3)] == list(reversed(slices[1]))
