@@ -147,6 +147,13 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
     with open(course / "exports" / "grades.csv") as fh:
         row = next(csv.DictReader(fh))
     assert (row["ch90-scale-tests"], row["score"]) == ("2", "3")
+    # the same export through nbgrader's own command, with the plugin
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--exporter=nnbook.course.export.CellScoresExport",
+                           f"--to={tmp_path / 'nbgrader.csv'}", f"--CourseDirectory.root={course}",
+                           f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"],
+                          cwd=course, env=gs.env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "nbgrader.csv").read_text() == (course / "exports" / "grades.csv").read_text()
     assert "3.00 / 4" in (course / "reports" / gs.ASSIGNMENT / "report.md").read_text()
 
 

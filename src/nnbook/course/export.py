@@ -4,6 +4,8 @@
 then ``score``, ``max_score``, ``flagged`` and ``reason`` (timeout, memory limit, kernel
 died, unreadable, integrity flag, truncated output; empty when nothing was unusual).
 Scores are read from the gradebook (manual grades included); reasons from the grading state.
+It is an nbgrader ``ExportPlugin`` (:class:`CellScoresExport`): ``nnbook-course export``
+runs it, and so does ``nbgrader export --exporter=nnbook.course.export.CellScoresExport``.
 
 ``report``: ``reports/<assignment>/report.md`` with a score-distribution plot per
 exercise (``scores.png``), the hardest exercises and the submissions to review.
@@ -15,18 +17,26 @@ import csv
 import warnings
 from pathlib import Path
 
+from nbgrader.plugins import ExportPlugin
+from traitlets import Unicode
+
 from nnbook.course.grading import db_url, grade_cells
 from nnbook.course.state import GradingState
 
 
-def rows(course: Path, assignment: str) -> tuple[list[str], list[dict]]:
+def rows(course: Path, assignment: str, gradebook=None) -> tuple[list[str], list[dict]]:
+    """The export's header and rows for ``assignment`` (read from ``gradebook`` if given)."""
     from nbgrader.api import Gradebook
 
+    if gradebook is None:
+        with Gradebook(db_url(course)) as gb:
+            return rows(course, assignment, gb)
     cells = grade_cells(course, assignment)
     columns = [gid for nb in cells.values() for gid in nb]
     state = GradingState(course, assignment)
     out = []
-    with warnings.catch_warnings(), Gradebook(db_url(course)) as gb:
+    gb = gradebook
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for sub in sorted(gb.assignment_submissions(assignment), key=lambda s: s.student.id):
             row = {"student": sub.student.id, "assignment": assignment}
@@ -46,18 +56,33 @@ def rows(course: Path, assignment: str) -> tuple[list[str], list[dict]]:
     return ["student", "assignment", *columns, "score", "max_score", "flagged", "reason", "findings"], out
 
 
+class CellScoresExport(ExportPlugin):
+    """nbgrader export plugin: per-cell scores, totals, flags and reasons, one CSV row each."""
+
+    course = Unicode("", help="the grading root (default: the gradebook's folder)").tag(config=True)
+
+    def export(self, gradebook) -> None:
+        course = Path(self.course or Path(gradebook.engine.url.database).parent).resolve()
+        names = self.assignment or [a.name for a in gradebook.assignments]
+        all_rows, header = [], ["student", "assignment"]
+        for a in names:
+            cols, rs = rows(course, a, gradebook)
+            header += [c for c in cols if c not in header]
+            all_rows += [r for r in rs if not self.student or r["student"] in self.student]
+        target = Path(self.to or "grades.csv")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=header, restval="")
+            writer.writeheader()
+            for row in all_rows:
+                writer.writerow({k: (f"{v:g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
 def export_csv(course: Path, assignments: list[str], target: Path) -> Path:
-    all_rows, header = [], ["student", "assignment"]
-    for a in assignments:
-        cols, rs = rows(course, a)
-        header += [c for c in cols if c not in header]
-        all_rows += rs
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, restval="")
-        writer.writeheader()
-        for row in all_rows:
-            writer.writerow({k: (f"{v:g}" if isinstance(v, float) else v) for k, v in row.items()})
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url(course)) as gb:
+        CellScoresExport(course=str(course), to=str(target), assignment=list(assignments)).export(gb)
     return target
 
 
