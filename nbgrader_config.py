@@ -1,10 +1,10 @@
 """nbgrader configuration for nnbook.
 
 Assignments are generated from ``chapters/`` by ``nnbook-course release`` (see
-src/nnbook/course/assignments.py), which writes ``source/<id>/`` with hidden tests baked;
+src/nnbook/course/release/assignments.py), which writes ``source/<id>/`` with hidden tests baked;
 nothing is copied by hand. The grading root is this folder; ``nnbook-course`` names
 another on nbgrader's command line (release) or in the config object it builds from this
-file (grade: src/nnbook/course/grading.py), never through the environment.
+file (grade: src/nnbook/course/grade/grading.py), never through the environment.
 """
 
 from pathlib import Path
@@ -31,13 +31,13 @@ c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 # Kernels talk to nbgrader over Unix sockets, not TCP on loopback: the sandboxed grading
-# kernel has no network at all (src/nnbook/course/sandbox.py), and nothing listens on a port.
+# kernel has no network at all (src/nnbook/course/grade/sandbox.py), and nothing listens on a port.
 c.Execute.kernel_manager_class = "nnbook.course.kernels.IPCKernelManager"
 # Restore deleted grade cells (students sometimes delete a test cell).
 c.OverwriteCells.add_missing_cells = True
 
 # ---------------------------------------------------------------------------------------
-# Trustworthy autograding (src/nnbook/course/preprocessors.py; docs/INSTRUCTORS.md).
+# Trustworthy autograding (src/nnbook/course/grade/preprocessors.py; docs/INSTRUCTORS.md).
 # The gradebook is the authority on nbgrader metadata; heavy demos are skipped; integrity
 # sentinels run around the grade cells; a test that uses a graded name the submission does
 # not define itself (src/nnbook/ownership.py) scores 0; a dead kernel stops execution without ever
@@ -48,8 +48,8 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 
-from nnbook.course.hidden import CompareHiddenOutputs, GiveHiddenInputs  # noqa: E402
-from nnbook.course.preprocessors import (  # noqa: E402
+from nnbook.course.grade.hidden import CompareHiddenOutputs, GiveHiddenInputs  # noqa: E402
+from nnbook.course.grade.preprocessors import (  # noqa: E402
     CheckOwnAnswers, FinalizeGrading, InsertSentinels, NormalizeMetadata, SafeExecute, SkipHeavyCells,
 )
 
@@ -62,10 +62,10 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput, FinalizeGrading, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 # Hidden tests: the grader draws each submission's inputs and keeps the expected outputs
-# (src/nnbook/course/hidden.py); the references come from this repository's solutions/.
+# (src/nnbook/course/grade/hidden.py); the references come from this repository's solutions/.
 c.GiveHiddenInputs.course_root = str(Path(__file__).resolve().parent)
 c.LimitOutput.max_lines = 500
 c.LimitOutput.max_traceback = 100
 # `nnbook-course grade` runs each submission with the sandboxed kernel manager
-# (src/nnbook/course/sandbox.py), set in its config object; a plain `nbgrader autograde`
+# (src/nnbook/course/grade/sandbox.py), set in its config object; a plain `nbgrader autograde`
 # keeps the notebook's own kernel (no sandbox: see the threat model in docs/INSTRUCTORS.md).

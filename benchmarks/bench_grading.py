@@ -24,7 +24,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nnbook.course import assignments, grading  # noqa: E402
+from nnbook.course.release import assignments  # noqa: E402
+from nnbook.course.grade import grading  # noqa: E402
 from nnbook.course.paths import chapters, repo_root  # noqa: E402
 from nnbook.course.state import GradingState  # noqa: E402
 

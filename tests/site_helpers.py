@@ -18,14 +18,15 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.course import editions, site
+from nnbook.course.build import editions
+from nnbook.course.build import site
 from nnbook.course.paths import chapters, repo_root
 
 ROOT = repo_root()
 CHAPTERS = chapters(ROOT)
 INPUTS = ("chapters", "pages", "_static", "_config.yml", "_toc.yml", "references.bib",
-          "docs/INSTRUCTORS.md", "src/nnbook/course/site.py", "src/nnbook/course/editions.py",
-          "src/nnbook/course/execute.py", "solutions", "src/nnbook")
+          "docs/INSTRUCTORS.md", "src/nnbook/course/build/site.py", "src/nnbook/course/build/editions.py",
+          "src/nnbook/course/build/execute.py", "solutions", "src/nnbook")
 
 
 def newest_input() -> float:

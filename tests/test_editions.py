@@ -8,7 +8,9 @@ import nbformat
 import pytest
 import yaml
 
-from nnbook.course import assignments, editions, site
+from nnbook.course.release import assignments, student_branch
+from nnbook.course.build import editions
+from nnbook.course.build import site
 from site_helpers import CHAPTERS, ROOT, leaks, secret_lines
 
 CH01 = CHAPTERS[0]
@@ -126,11 +128,11 @@ def test_student_branch_is_written_from_the_release(released, tmp_path):
     dest = tmp_path / "student"
     (dest / ".git").mkdir(parents=True)
     (dest / "stale.txt").write_text("from an older publication")
-    (written,) = site.student_branch(ROOT, dest, [CH01], course=course)
+    (written,) = student_branch.student_branch(ROOT, dest, [CH01], course=course)
     assert written == dest / "chapters" / CH01.path.name
     assert (dest / ".git").is_dir() and not (dest / "stale.txt").exists()
     nb = nbformat.read(written, as_version=4)
-    assert site.INSTALL_CELL_TAG in nb.cells[0].metadata["tags"]
+    assert student_branch.INSTALL_CELL_TAG in nb.cells[0].metadata["tags"]
     assert (dest / "requirements.txt").read_text().startswith("nnbook[student] @ git+https://github.com/")
     assert (dest / "apt.txt").read_text().strip() == "graphviz"
     assert not leaks(dest, secret_lines(CH01, "solution") + secret_lines(CH01, "hidden"))
@@ -143,7 +145,7 @@ def test_student_branch_refuses_a_release_with_answers(released, tmp_path):
     target.parent.mkdir(parents=True)
     target.write_text(CH01.path.read_text())
     with pytest.raises(site.CourseError, match="solutions or hidden tests"):
-        site.student_branch(ROOT, tmp_path / "out", [CH01], course=bad)
+        student_branch.student_branch(ROOT, tmp_path / "out", [CH01], course=bad)
 
 
 def test_leak_detector_finds_a_planted_solution(tmp_path):

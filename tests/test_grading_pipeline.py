@@ -6,7 +6,6 @@ The fixture assignment is released once for the module; each test grades a copy.
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -148,7 +147,7 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
         row = next(csv.DictReader(fh))
     assert (row["ch90-scale-tests"], row["score"]) == ("2", "3")
     # the same export through nbgrader's own command, with the plugin
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--exporter=nnbook.course.export.CellScoresExport",
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--exporter=nnbook.course.report.export.CellScoresExport",
                            f"--to={tmp_path / 'nbgrader.csv'}", f"--CourseDirectory.root={course}",
                            f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"],
                           cwd=course, env=gs.env(), capture_output=True, text=True)
@@ -158,7 +157,7 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
 
 
 def test_shards_are_stable_and_cover_the_class_once():
-    from nnbook.course.grading import in_shard
+    from nnbook.course.grade.grading import in_shard
 
     students = [f"s{i:04d}" for i in range(300)]
     slices = [[s for s in students if in_shard(s, k, 4)] for k in range(1, 5)]

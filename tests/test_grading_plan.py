@@ -1,6 +1,6 @@
 """Planning a grading run (skip / merge / grade): a pure function of the records."""
 
-from nnbook.course.grading import plan
+from nnbook.course.grade.grading import plan
 
 
 def test_new_submissions_are_graded_in_student_order():

@@ -175,7 +175,7 @@ def test_feedback_shows_messages_never_hidden_tests(graded):
 
 
 def test_no_leaks_in_student_artefacts(graded):
-    from nnbook.course import leaks
+    from nnbook.course.report import leaks
 
     course = graded["course"]
     found = leaks.scan(gs.FIXTURE_ROOT, [course / "release", course / "feedback", course / "downloads"])

@@ -1,4 +1,4 @@
-"""Hidden tests compared outside the kernel (nnbook.course.hidden, nnbook.checks' record side)."""
+"""Hidden tests compared outside the kernel (nnbook.course.grade.hidden, nnbook.checks' record side)."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnbook import checks
-from nnbook.course.hidden import hidden_calls
+from nnbook.course.grade.hidden import hidden_calls
 
 
 def test_hidden_calls_are_found_with_their_keys_tolerances_and_ends():

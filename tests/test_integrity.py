@@ -1,9 +1,9 @@
-"""The static scan (nnbook.course.integrity): genuine findings, and none on the course's own code."""
+"""The static scan (nnbook.course.grade.integrity): genuine findings, and none on the course's own code."""
 
 import nbformat
 import pytest
 
-from nnbook.course.integrity import scan_cell
+from nnbook.course.grade.integrity import scan_cell
 from nnbook.course.paths import chapters
 
 

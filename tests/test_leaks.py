@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnbook.course import leaks
+from nnbook.course.report import leaks
 from nnbook.course.paths import repo_root
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -49,7 +49,7 @@ def _release_like(nb):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("ch*.ipynb")), ids=lambda p: p.stem)
 def test_chapter_release_and_student_edition_do_not_leak(path, tmp_path):
-    from nnbook.course import editions
+    from nnbook.course.build import editions
 
     nb = nbformat.read(path, as_version=4)
     nbformat.write(_release_like(nbformat.from_dict(nb)), tmp_path / f"release-{path.name}")

@@ -1,10 +1,10 @@
-"""Similar answers for review (nnbook.course.similarity): renaming hides nothing, unrelated code is apart."""
+"""Similar answers for review (nnbook.course.report.similarity): renaming hides nothing, unrelated code is apart."""
 
 import inspect
 from pathlib import Path
 
 import nnbook
-from nnbook.course import similarity
+from nnbook.course.report import similarity
 
 ANSWER = '''def scale(xs, k):
     """Multiply every entry of xs by k."""

@@ -13,7 +13,8 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from nnbook.course import editions, site
+from nnbook.course.build import editions
+from nnbook.course.build import site
 from site_helpers import CHAPTERS, ROOT, built_site, leaks, page_text, pages, parse, secret_lines
 
 

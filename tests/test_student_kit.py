@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnbook.course import assignments
+from nnbook.course.release import assignments
 from nnbook.course.paths import chapters, repo_root
 
 ROOT = repo_root()

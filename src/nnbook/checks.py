@@ -13,7 +13,7 @@ come from is the heart of the grading design:
   writes only the inputs into the hidden test (``inputs=...``). In the kernel the student's
   function runs on them and :func:`emit_outputs` displays what it returned as a record of
   plain data; the grader compares it with :func:`compare_outputs`
-  (:class:`nnbook.course.preprocessors.CompareHiddenOutputs`). The expected values never
+  (:class:`nnbook.course.grade.preprocessors.CompareHiddenOutputs`). The expected values never
   enter the kernel, so nothing the student's code reads there (frames, memory, hooks) holds
   them, and a forged record can only hold values the kernel computed. While nbgrader
   executes a notebook this module refuses to load ``solutions`` on its own.

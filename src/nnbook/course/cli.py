@@ -3,6 +3,7 @@
 A term's grading, one command each (``--course`` is the grading root, default the repository)::
 
     nnbook-course release [--chapter ch01]          student notebooks + downloads/nnbook-student.zip
+    nnbook-course student-branch DIR                the student branch's tree (what launch links open)
     nnbook-course collect ch01 INBOX/               submissions (notebooks, LMS zips) -> submitted/
     nnbook-course grade ch01 [--workers N]          autograde all, in parallel, resumable
     nnbook-course grade ch01 --shard K/N            only the K-th of N slices (one machine of many)
@@ -19,7 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnbook.course import assignments, sandbox, site
+from nnbook.course.release import assignments
+from nnbook.course.grade import sandbox
+from nnbook.course.build import site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
 
@@ -40,8 +43,16 @@ def _cmd_release(args) -> None:
     print(f"[nnbook] student kit {kit}")
 
 
+def _cmd_student_branch(args) -> None:
+    from nnbook.course.release.student_branch import student_branch
+
+    root = repo_root()
+    for path in student_branch(root, Path(args.dest).resolve(), chapters(root, args.chapter), _course(args)):
+        print(f"[nnbook] wrote {path}")
+
+
 def _cmd_collect(args) -> None:
-    from nnbook.course.collect import collect
+    from nnbook.course.grade.collect import collect
 
     report = collect(_course(args), args.assignment, Path(args.inbox))
     print(f"[nnbook] imported {len(report.imported)} submission(s) of {args.assignment}")
@@ -50,7 +61,7 @@ def _cmd_collect(args) -> None:
 
 
 def _cmd_grade(args) -> None:
-    from nnbook.course.grading import grade
+    from nnbook.course.grade.grading import grade
 
     summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
                     sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
@@ -72,20 +83,20 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _cmd_merge(args) -> None:
-    from nnbook.course.grading import merge_results
+    from nnbook.course.grade.grading import merge_results
 
     merge_results(_course(args), [Path(f) for f in args.folder])
 
 
 def _cmd_feedback(args) -> None:
-    from nnbook.course.feedback import generate
+    from nnbook.course.report.feedback import generate
 
     written = generate(_course(args), args.assignment, args.student)
     print(f"[nnbook] wrote {len(written)} feedback file(s) under {_course(args) / 'feedback'}")
 
 
 def _cmd_export(args) -> None:
-    from nnbook.course.export import export_csv
+    from nnbook.course.report.export import export_csv
 
     course = _course(args)
     names = args.assignment or sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
@@ -94,7 +105,7 @@ def _cmd_export(args) -> None:
 
 
 def _cmd_report(args) -> None:
-    from nnbook.course.export import report
+    from nnbook.course.report.export import report
 
     path = report(_course(args), args.assignment)
     print(path.read_text())
@@ -102,7 +113,7 @@ def _cmd_report(args) -> None:
 
 
 def _cmd_leaks(args) -> None:
-    from nnbook.course import leaks
+    from nnbook.course.report import leaks
 
     root = repo_root()
     targets = [Path(p) for p in args.path] if args.path else leaks.student_artefacts(root, _course(args))
@@ -133,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
     course_arg(r)
     r.set_defaults(func=_cmd_release)
+
+    sb = sub.add_parser("student-branch", help="write the student branch's tree from <course>/release/")
+    sb.add_argument("dest", help="a checkout of the student branch (its .git is kept)")
+    sb.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
+    course_arg(sb)
+    sb.set_defaults(func=_cmd_student_branch)
 
     c = sub.add_parser("collect", help="import a folder of submissions into <course>/submitted/")
     c.add_argument("assignment")

@@ -5,7 +5,7 @@ uses :class:`IPCKernelManager` (``kernel_manager_class`` of nbclient's ``Noteboo
 and of nbgrader's ``Execute``). Two reasons:
 
 * the sandboxed grading kernel has a network namespace of its own (no network at all, see
-  :mod:`nnbook.course.sandbox`), so TCP on loopback cannot reach it; a Unix socket in the
+  :mod:`nnbook.course.grade.sandbox`), so TCP on loopback cannot reach it; a Unix socket in the
   runtime folder, which both sides see, can;
 * nothing listens on a port, and ipykernel has nothing to warn about ("Kernel is running
   over TCP without encryption", once per kernel).

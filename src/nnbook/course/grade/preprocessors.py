@@ -35,7 +35,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 from nnbook import ownership
-from nnbook.course import integrity
+from nnbook.course.grade import integrity
 
 SENTINEL_KEY = "nnbook_sentinel"
 NOT_OWN_KEY = "nnbook_not_own"

@@ -2,7 +2,7 @@
 
 While ``nnbook-course grade`` grades a submission, nbgrader's ``Execute`` starts the kernel
 through :class:`SandboxedKernelManager` (set in the grading config, in code). Its command
-line is ``python -m nnbook.course.sandbox SETTINGS CONNECTION_FILE [KERNEL ARGS]``: ``SETTINGS`` is the
+line is ``python -m nnbook.course.grade.sandbox SETTINGS CONNECTION_FILE [KERNEL ARGS]``: ``SETTINGS`` is the
 submission's :class:`SandboxSettings` file, written by the grader before execution, which
 says what to hide (the course repository with ``solutions/`` and ``chapters/``, the grading
 root with the gradebook and the source notebooks, ``/tmp`` with the other submissions), what
@@ -20,7 +20,7 @@ ZMQ's ``ipc`` transport: Unix sockets in the submission's runtime folder, the on
 both sides see (:class:`nnbook.course.kernels.IPCKernelManager`).
 Without ``bwrap`` (not Linux, or no user namespaces) the kernel runs with the
 resource limits only, and a loud warning says that file access is then only *detected*
-(by the static scan in :mod:`nnbook.course.integrity`), not prevented.
+(by the static scan in :mod:`nnbook.course.grade.integrity`), not prevented.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class SandboxedKernelManager(IPCKernelManager):
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         if not self.settings_file:
             raise ValueError("SandboxedKernelManager.settings_file is not set")
-        return [sys.executable, "-m", "nnbook.course.sandbox", self.settings_file,
+        return [sys.executable, "-m", "nnbook.course.grade.sandbox", self.settings_file,
                 os.path.realpath(self.connection_file), *(extra_arguments or [])]
 
 
@@ -139,7 +139,7 @@ def bwrap_argv(kernel_argv: list[str], cwd: str, settings: SandboxSettings) -> l
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
-        raise SystemExit("usage: python -m nnbook.course.sandbox SETTINGS_FILE CONNECTION_FILE [KERNEL ARGS...]")
+        raise SystemExit("usage: python -m nnbook.course.grade.sandbox SETTINGS_FILE CONNECTION_FILE [KERNEL ARGS...]")
     settings = SandboxSettings.read(argv[0])
     connection_file = os.path.abspath(argv[1])
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *argv[2:]]

@@ -38,7 +38,7 @@ def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
 
     Hidden tests stay as the chapter writes them, ``compare_with_reference(fn, "chNN.key")``:
     while grading, the grader gives each call the submission's inputs and compares the
-    outputs itself (:mod:`nnbook.course.hidden`), so no expected value is written anywhere
+    outputs itself (:mod:`nnbook.course.grade.hidden`), so no expected value is written anywhere
     a kernel could read it.
     """
     nb = nbformat.read(chapter.path, as_version=4)

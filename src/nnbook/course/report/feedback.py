@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook.course.grading import recorded_grades
+from nnbook.course.grade.grading import recorded_grades
 from nnbook.course.state import GradingState
 
 MAX_MESSAGE = 2000

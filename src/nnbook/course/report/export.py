@@ -5,7 +5,7 @@ then ``score``, ``max_score``, ``flagged`` and ``reason`` (timeout, memory limit
 died, unreadable, integrity flag, truncated output; empty when nothing was unusual).
 Scores are read from the gradebook (manual grades included); reasons from the grading state.
 It is an nbgrader ``ExportPlugin`` (:class:`CellScoresExport`): ``nnbook-course export``
-runs it, and so does ``nbgrader export --exporter=nnbook.course.export.CellScoresExport``.
+runs it, and so does ``nbgrader export --exporter=nnbook.course.report.export.CellScoresExport``.
 
 ``report``: ``reports/<assignment>/report.md`` with a score-distribution plot per
 exercise (``scores.png``), the hardest exercises and the submissions to review.
@@ -20,7 +20,7 @@ from pathlib import Path
 from nbgrader.plugins import ExportPlugin
 from traitlets import Unicode
 
-from nnbook.course.grading import db_url, grade_cells
+from nnbook.course.grade.grading import db_url, grade_cells
 from nnbook.course.state import GradingState
 
 
@@ -140,7 +140,7 @@ def report(course: Path, assignment: str) -> Path:
 def _similar_section(course: Path, assignment: str) -> list[str]:
     """Answers near-identical to another student's or to the library's (for review only)."""
     import nnbook
-    from nnbook.course import similarity
+    from nnbook.course.report import similarity
 
     answers, stubs = similarity.answer_cells(course, assignment)
     library = similarity.library_fingerprints(Path(nnbook.__file__).resolve().parent)

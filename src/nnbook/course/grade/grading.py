@@ -10,7 +10,7 @@ Here each submission is graded in its own throw-away grading root::
 
 by nbgrader's ``Autograde`` in one of ``--workers`` long-lived processes of a pebble
 ``ProcessPool`` (nbgrader is imported once per process; one torch thread each; a
-submission past its wall-clock cap is stopped and its process replaced), with the sandboxed kernel of :mod:`nnbook.course.sandbox`. The main process alone
+submission past its wall-clock cap is stopped and its process replaced), with the sandboxed kernel of :mod:`nnbook.course.grade.sandbox`. The main process alone
 writes the course gradebook: it merges each result through nbgrader's ``Gradebook`` API as
 it arrives. Scores come from the same nbgrader pipeline and the same gradebook rows as
 when grading one at a time, so they are identical (a test checks this).
@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 
 from nnbook.course import kernels
-from nnbook.course import sandbox as sandbox_mod
+from nnbook.course.grade import sandbox as sandbox_mod
 from nnbook.course.state import GradingState, read_json, submission_hash, write_json_atomic
 from nnbook.course.paths import CourseError
 
@@ -187,7 +187,7 @@ def grading_config(settings: Settings, work: Path):
     config.IPCKernelManager.kernel_env = _kernel_env(settings, work)
     if settings.sandbox != "none":
         settings_file = _sandbox_settings(settings, work).write(work / "sandbox.json")
-        config.Execute.kernel_manager_class = "nnbook.course.sandbox.SandboxedKernelManager"
+        config.Execute.kernel_manager_class = "nnbook.course.grade.sandbox.SandboxedKernelManager"
         config.SandboxedKernelManager.settings_file = str(settings_file)
     return config
 

@@ -1,6 +1,6 @@
 """Integrity checks on student code: a static scan and a runtime sentinel.
 
-Both only *detect*; what is *prevented* is the sandbox's job (:mod:`nnbook.course.sandbox`).
+Both only *detect*; what is *prevented* is the sandbox's job (:mod:`nnbook.course.grade.sandbox`).
 A static finding flags the submission for review and costs nothing: a scan of source text
 is evadable by construction, so it is evidence for the instructor, not a verdict. A runtime
 finding (a check, builtin or numpy function replaced) zeroes every grade cell from the

@@ -11,13 +11,12 @@ reader downloads) and its search index only ever see the edition.
 
 Launch links (Colab, Binder) never open ``chapters/`` (the sources, with solutions): they
 open the same path on the repository's ``student`` branch, whose tree is written by
-``python -m nnbook.course.site student-branch DIR`` from the released assignments
+``nnbook-course student-branch DIR`` (:mod:`nnbook.course.release.student_branch`) from the released assignments
 (see pages/setup.md and docs/INSTRUCTORS.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from nnbook.course import editions
-from nnbook.course.execute import executed_notebooks
+from nnbook.course.build import editions
+from nnbook.course.build.execute import executed_notebooks
 from nnbook.course.paths import Chapter, CourseError
 
 # Everything the book needs besides the chapters; copied as is.
@@ -37,7 +36,6 @@ EDITIONS = {"student": editions.student_edition, "instructor": editions.instruct
 # The branch holding the student notebooks that launch links open (never the sources).
 STUDENT_BRANCH = "student"
 CHAPTER_MAP_MARKER = "<!-- nnbook:chapter-map -->"
-INSTALL_CELL_TAG = "nnbook-install"
 
 
 def html_dir(root: Path, edition: str) -> Path:
@@ -198,7 +196,7 @@ def stage(root: Path, chapters: list[Chapter], edition: str) -> Path:
     config.setdefault("repository", {})["branch"] = STUDENT_BRANCH
     config["repository"]["path_to_book"] = ""
     sphinx = config.setdefault("sphinx", {})
-    sphinx["extra_extensions"] = [*sphinx.get("extra_extensions", []), "nnbook.course.sphinxext"]
+    sphinx["extra_extensions"] = [*sphinx.get("extra_extensions", []), "nnbook.course.build.sphinxext"]
     mathjax_path = vendor_mathjax(staging / "_static")
     if mathjax_path:
         config.setdefault("sphinx", {}).setdefault("config", {})["mathjax_path"] = mathjax_path
@@ -257,88 +255,3 @@ def build(root: Path, chapters: list[Chapter], edition: str = "student", quiet: 
     print(f"[nnbook] {edition} site built in {time.perf_counter() - start:.0f} s: {html / 'index.html'}")
     print(f"[nnbook] open it with:  python -m http.server -d {html} 8000   then http://localhost:8000")
     return html
-
-
-# --- the student branch -------------------------------------------------------------------
-
-def _install_cell(url: str, branch: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(
-        "# On Colab (or anywhere nnbook is missing) this installs the course library first.\n"
-        "import importlib.util, subprocess, sys\n"
-        "if importlib.util.find_spec(\"nnbook\") is None:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"nnbook @ git+{url}@{branch}\"], check=True)\n"
-    )
-    cell.metadata["tags"] = [INSTALL_CELL_TAG]
-    return cell
-
-
-def student_branch(root: Path, dest: Path, chapters: list[Chapter], course: Path | None = None) -> list[Path]:
-    """Write the tree of the ``student`` branch into ``dest`` from the released assignments.
-
-    ``dest`` gets ``chapters/<name>.ipynb`` (the nbgrader release of each chapter, with an
-    install cell on top for Colab), ``requirements.txt`` and ``apt.txt`` for Binder, and a
-    README. Files of ``dest`` other than ``.git`` are replaced.
-    """
-    course = course or root
-    url, branch = repository(root)
-    released = []
-    for chapter in chapters:
-        path = course / "release" / chapter.assignment / chapter.path.name
-        if not path.is_file():
-            raise CourseError(f"{path} does not exist: run `make release` (nnbook-course release) first")
-        released.append((chapter, path))
-    dest.mkdir(parents=True, exist_ok=True)
-    for entry in dest.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    written = []
-    for chapter, path in released:
-        nb = nbformat.read(path, as_version=4)
-        text = nbformat.writes(nb)
-        if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
-            raise CourseError(f"{path} still contains solutions or hidden tests")
-        nb.cells.insert(0, _fit(_install_cell(url, branch), nb))
-        target = dest / "chapters" / chapter.path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
-        for asset in path.parent.iterdir():
-            if asset.is_dir() and asset.name == f"{chapter.name}_files":
-                shutil.copytree(asset, target.parent / asset.name, dirs_exist_ok=True)
-        written.append(target)
-    # Binder installs the course library with what a student needs: its `student` group
-    # (pyproject.toml), declared once for the kit and this branch alike.
-    (dest / "requirements.txt").write_text(f"nnbook[student] @ git+{url}@{branch}\n")
-    (dest / "apt.txt").write_text("graphviz\n")
-    (dest / "README.md").write_text(
-        "# nnbook: student notebooks\n\n"
-        "Generated by `python -m nnbook.course.site student-branch` from the released\n"
-        f"assignments of {url} (branch `{branch}`). Do not edit: regenerate.\n\n"
-        "Each notebook in `chapters/` is one assignment: replace every\n"
-        "`raise NotImplementedError()` with your answer and run the test cell below it.\n")
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    from nnbook.course.paths import chapters as find_chapters, repo_root
-
-    p = argparse.ArgumentParser(prog="python -m nnbook.course.site")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("student-branch", help="write the student branch's tree from release/")
-    s.add_argument("dest", help="a checkout of the student branch (its .git is kept)")
-    s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
-    s.add_argument("--course", help="grading root holding release/ (default: the repository)")
-    args = p.parse_args(argv)
-    try:
-        root = repo_root()
-        written = student_branch(root, Path(args.dest).resolve(), find_chapters(root, args.chapter),
-                                 Path(args.course).resolve() if args.course else None)
-    except CourseError as exc:
-        print(f"nnbook-course: error: {exc}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(f"[nnbook] wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,7 +30,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from nnbook import checks
-from nnbook.course.preprocessors import is_grade_cell
+from nnbook.course.grade.preprocessors import is_grade_cell
 
 CALL = "compare_with_reference"
 RESOURCE_KEY = "nnbook_hidden_cases"

@@ -1,0 +1,1 @@
+"""Build: the chapters' editions, their execution and the sites."""

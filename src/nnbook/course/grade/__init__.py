@@ -1,0 +1,1 @@
+"""Grade: collect submissions, autograde them in the sandbox, trust what comes out."""

@@ -1,0 +1,1 @@
+"""Release: assignments generated from the chapters, the student kit and branch."""

@@ -1,0 +1,1 @@
+"""Report: feedback, the CSV export, the report and the leak scanner."""
