@@ -142,7 +142,7 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
     gs.cli("export", "--course", str(course))
     gs.cli("report", gs.ASSIGNMENT, "--course", str(course))
     page = (course / "feedback" / "partial" / gs.ASSIGNMENT / f"{gs.NOTEBOOK[:-6]}.html").read_text()
-    assert "Score: <b>3 / 4</b>" in page and "2 / 2" in page
+    assert "(Score: 3.0 / 4.0)" in page and "Score: 2.0 / 2.0" in page
     with open(course / "exports" / "grades.csv") as fh:
         row = next(csv.DictReader(fh))
     assert (row["ch90-scale-tests"], row["score"]) == ("2", "3")

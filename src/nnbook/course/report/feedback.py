@@ -1,81 +1,106 @@
-"""Feedback HTML per student, rendered from the autograded notebook, never from its source.
+"""Feedback HTML per student: nbgrader's ``GenerateFeedback``, with the test sources blanked.
 
-nbgrader's own ``generate_feedback`` renders the whole autograded notebook, hidden tests
-included (nbgrader#917, #1363). Here a report lists each test cell: points, pass/fail and
-the failure *message* (exception name and text only: a traceback quotes the failing line
-of the test, which may be a hidden one). Nothing of a test cell's source is written.
+nbgrader renders the whole autograded notebook, and on its own that includes the hidden
+tests (nbgrader#917, #1363): the autograded notebook holds every grade cell as released by
+the instructor, hidden part and all. Two preprocessors go first in ``GenerateFeedback``'s
+list:
+
+* :class:`BlankTestSources` replaces each grade cell's source with one line naming it and
+  keeps only what its outputs *say*: printed text and each error's name and message (a
+  traceback quotes the failing line, which may be a hidden one). The message of a failed
+  hidden test names the failing input and the expected value, which is the point.
+* :class:`GradingNotes` puts what happened while grading (a timeout, a dead kernel, a name
+  that is not the student's own) in a note at the top.
+
+nbgrader's own ``GetGrades`` then reads the scores from the gradebook, manual grades
+included: feedback, export and report all read that one record.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-import nbformat
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbformat.notebooknode import from_dict
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+from traitlets import Unicode
+from traitlets.config import Config
 
-from nnbook.course.grade.grading import recorded_grades
+from nnbook.course.grade.grading import db_url
+from nnbook.course.grade.preprocessors import is_grade_cell
 from nnbook.course.state import GradingState
 
 MAX_MESSAGE = 2000
-STYLE = """body{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4rem;vertical-align:top;text-align:left}
-.pass{color:#0a6b2d;font-weight:bold}.fail{color:#a3120b;font-weight:bold}pre{white-space:pre-wrap;margin:0;font-size:.9em}
-.note{background:#fff6d6;border:1px solid #e5c450;padding:.5rem 1rem}"""
 
 
-def _message(outputs: list) -> str:
-    for out in outputs:
-        if out.get("output_type") == "error":
-            text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
-            return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " [...]"
-    return ""
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " [...]"
 
 
-def render(student: str, assignment: str, notebook: nbformat.NotebookNode, result: dict | None,
-           scores: dict[str, dict[str, dict]]) -> str:
-    """The page; ``scores`` from the gradebook, ``result`` (the grading record) for the reasons."""
-    rows = []
-    flat = {gid: entry for nb in scores.values() for gid, entry in nb.items()}
-    total = maximum = 0.0
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not (meta.get("grade") and cell.cell_type == "code"):
-            continue
-        gid = meta["grade_id"]
-        entry = flat.get(gid, {"score": 0.0, "max": float(meta.get("points", 0))})
-        total, maximum = total + entry["score"], maximum + entry["max"]
-        message = _message(cell.get("outputs", []))
-        passed = entry["score"] >= entry["max"] and entry["max"] > 0
-        status = "pass" if passed else ("partial" if entry["score"] > 0 else "fail")
-        rows.append(f"<tr><td>{html.escape(gid)}</td><td class=\"{'pass' if passed else 'fail'}\">{status}</td>"
-                    f"<td>{entry['score']:g} / {entry['max']:g}</td><td><pre>{html.escape(message)}</pre></td></tr>")
-    reasons = (result or {}).get("reasons", [])
-    note = ""
-    if reasons:
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
-        note = f"<div class=\"note\"><p>While grading:</p><ul>{items}</ul></div>"
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Feedback {html.escape(assignment)} "
-            f"{html.escape(student)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>Feedback: {html.escape(assignment)}</h1><p>Student: <b>{html.escape(student)}</b>. "
-            f"Score: <b>{total:g} / {maximum:g}</b></p>{note}"
-            f"<table><tr><th>test</th><th>result</th><th>points</th><th>message</th></tr>{''.join(rows)}</table>"
-            "<p>Hidden tests are not shown; their messages say what went wrong.</p></body></html>")
+class BlankTestSources(NbGraderPreprocessor):
+    """Grade cells show their name and their messages, never their source."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_grade_cell(cell):
+            return cell, resources
+        cell.source = f"# test cell {cell.metadata['nbgrader'].get('grade_id', '')}: its code is not shown"
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                kept.append(from_dict({"output_type": "stream", "name": out.get("name", "stdout"),
+                                       "text": _short(out.get("text", ""))}))
+            elif out.get("output_type") == "error":
+                message = _short(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip())
+                kept.append(from_dict({"output_type": "error", "ename": out.get("ename", "Error"),
+                                       "evalue": out.get("evalue", ""), "traceback": [message]}))
+        cell.outputs = kept
+        return cell, resources
+
+
+class GradingNotes(NbGraderPreprocessor):
+    """A note on top of the page with what happened while grading, if anything did."""
+
+    course = Unicode("", help="the grading root").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        record = GradingState(Path(self.course), info["assignment"]).done_record(info["student"]) or {}
+        reasons = record.get("reasons", [])
+        if reasons:
+            items = "\n".join(f"- {r}" for r in reasons)
+            nb.cells.insert(0, from_dict({"cell_type": "markdown", "metadata": {}, "id": "nnbook-grading-notes",
+                                          "source": f"**While grading:**\n\n{items}"}))
+        nb.cells.insert(0 if not reasons else 1, from_dict({
+            "cell_type": "markdown", "metadata": {}, "id": "nnbook-hidden-note",
+            "source": "Test cells are shown by name: their code is not shown; their messages say what went wrong."}))
+        return nb, resources
+
+
+def feedback_config(course: Path) -> Config:
+    c = Config()
+    c.CourseDirectory.root = str(course)
+    c.CourseDirectory.db_url = db_url(course)
+    c.GenerateFeedback.preprocessors = [BlankTestSources, GradingNotes, GetGrades, CSSHTMLHeaderPreprocessor]
+    c.GradingNotes.course = str(course)
+    return c
 
 
 def generate(course: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
-    state = GradingState(course, assignment)
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    course = course.resolve()
+    graded = sorted(p.parent.name for p in (course / "autograded").glob(f"*/{assignment}") if p.is_dir())
     written = []
-    for folder in sorted((course / "autograded").glob(f"*/{assignment}")):
-        student = folder.parent.name
+    for student in graded:
         if students and student not in students:
             continue
-        result = state.done_record(student)
-        scores = recorded_grades(course, assignment, student)
-        for path in sorted(folder.glob("*.ipynb")):
-            nb = nbformat.read(path, as_version=4)
-            target = course / "feedback" / student / assignment / f"{path.stem}.html"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(student, assignment, nb, result, scores))
-            written.append(target)
+        config = feedback_config(course)
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id, coursedir.student_id = assignment, student
+        app = GenerateFeedback(coursedir=coursedir, config=config)
+        app.force = True
+        app.start()
+        written += sorted((course / "feedback" / student / assignment).glob("*.html"))
     return written
