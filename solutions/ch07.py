@@ -147,7 +147,7 @@ def run_epochs(epoch_fn, seed, X, y, batch_size, lr, momentum, p, n_epochs, star
     Xt, yt, m = torch.from_numpy(X), torch.from_numpy(y), int(batch_size)
     loader = [(Xt[i:i + m], yt[i:i + m]) for i in range(0, len(Xt), m)]
     losses = [epoch_fn(model, optimizer, nn.CrossEntropyLoss(), loader) for _ in range(int(n_epochs))]
-    weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
+    weights = torch.cat([q.detach().reshape(-1) for q in model.parameters()]).numpy()
     return {"losses": np.array([float(v) for v in losses]), "weights": weights}
 
 
