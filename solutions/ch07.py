@@ -26,6 +26,24 @@ def train_step(model, optimizer, loss_fn, x, y):
     return loss.item()
 
 
+def train_epoch(model, optimizer, loss_fn, loader):
+    """One pass over loader, in training mode; the mean loss over its samples, as a float."""
+    model.train()
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)  # the batch's mean loss, weighted by its size
+        count += len(xb)
+    if count == 0:
+        raise ValueError("the loader gave no batches")
+    return total / count
+
+
 def evaluate(model, X, y):
     was_training = model.training
     model.eval()
@@ -46,9 +64,39 @@ def make_classifier(n_in, hidden, n_out):
     return nn.Sequential(*layers)
 
 
-def count_parameters(n_in, hidden, n_out):
-    sizes = [n_in, *hidden, n_out]
-    return int(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+class ResidualBlock(nn.Module):
+    """x + fc2(dropout(relu(fc1(x)))) for inputs of shape (N, dim)."""
+
+    def __init__(self, dim, hidden, dropout=0.0):
+        super().__init__()
+        self.dim = dim
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"ResidualBlock expects input of shape (N, {self.dim}), got {tuple(x.shape)}")
+        return x + self.fc2(self.dropout(torch.relu(self.fc1(x))))
+
+
+class ResidualMLP(nn.Module):
+    """inp: Linear(n_in, dim), then n_blocks ResidualBlocks, then out: Linear(dim, n_out)."""
+
+    def __init__(self, n_in, dim, hidden, n_blocks, n_out, dropout=0.0):
+        super().__init__()
+        self.n_in = n_in
+        self.inp = nn.Linear(n_in, dim)
+        self.blocks = nn.ModuleList([ResidualBlock(dim, hidden, dropout) for _ in range(n_blocks)])
+        self.out = nn.Linear(dim, n_out)
+
+    def forward(self, x):
+        if x.dim() != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"ResidualMLP expects input of shape (N, {self.n_in}), got {tuple(x.shape)}")
+        x = self.inp(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.out(x)
 
 
 # ------------------------------------------- building torch objects from plain data
@@ -88,6 +136,33 @@ def training_case(seed, X, y, lr, n_steps):
     return run_training(train_step, seed, X, y, lr, n_steps)
 
 
+def run_epochs(epoch_fn, seed, X, y, batch_size, lr, momentum, p, n_epochs, start_in_eval):
+    """n_epochs of epoch_fn on a seeded model with dropout p, over a list of batches (the last
+    one smaller when batch_size does not divide N): the losses and the final weights."""
+    torch.manual_seed(int(seed))
+    model = nn.Sequential(nn.Linear(X.shape[1], 6), nn.Tanh(), nn.Dropout(float(p)),
+                          nn.Linear(6, int(y.max()) + 1)).double()
+    model.train(not start_in_eval)
+    optimizer = torch.optim.SGD(model.parameters(), lr=float(lr), momentum=float(momentum))
+    Xt, yt, m = torch.from_numpy(X), torch.from_numpy(y), int(batch_size)
+    loader = [(Xt[i:i + m], yt[i:i + m]) for i in range(0, len(Xt), m)]
+    losses = [epoch_fn(model, optimizer, nn.CrossEntropyLoss(), loader) for _ in range(int(n_epochs))]
+    weights = torch.cat([q.detach().reshape(-1) for q in model.parameters()]).numpy()
+    return {"losses": np.array([float(v) for v in losses]), "weights": weights}
+
+
+def epochs_weights_case(*args):
+    return run_epochs(train_epoch, *args)["weights"]
+
+
+def epochs_losses_case(*args):
+    return run_epochs(train_epoch, *args)["losses"]
+
+
+def epochs_case(*args):
+    return run_epochs(train_epoch, *args)
+
+
 def linear_model(W, b):
     model = nn.Linear(W.shape[1], W.shape[0]).double()
     with torch.no_grad():
@@ -111,6 +186,41 @@ def describe(model):
 
 def classifier_case(n_in, hidden, n_out):
     return describe(make_classifier(n_in, list(hidden), n_out))
+
+
+def run_module(module, state, X, seed):
+    """A module with the given weights: its parameter names and count, its output in eval
+    mode, and its output in training mode with the random generator at ``seed``."""
+    module = module.double()
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    Xt = torch.from_numpy(X)
+    with torch.no_grad():
+        evaluated = module.eval()(Xt).numpy()
+        torch.manual_seed(int(seed))
+        trained = module.train()(Xt).numpy()
+    return {"names": [name for name, _ in module.named_parameters()],
+            "count": sum(p.numel() for p in module.parameters()), "eval": evaluated, "train": trained}
+
+
+def residual_block_case(dim, hidden, p, state, X, seed):
+    result = run_module(ResidualBlock(dim, hidden, p), state, X, seed)
+    return {key: result[key] for key in ("names", "count", "eval")}
+
+
+def residual_block_dropout_case(dim, hidden, p, state, X, seed):
+    return run_module(ResidualBlock(dim, hidden, p), state, X, seed)["train"]
+
+
+def residual_block_shape_case(dim, hidden, shape):
+    """What the block does with an input of this shape: its output shape, or 'ValueError'."""
+    try:
+        return list(ResidualBlock(dim, hidden)(torch.zeros(*shape)).shape)
+    except ValueError:
+        return "ValueError"
+
+
+def residual_mlp_case(n_in, dim, hidden, n_blocks, n_out, p, state, X, seed):
+    return run_module(ResidualMLP(n_in, dim, hidden, n_blocks, n_out, p), state, X, seed)
 
 
 # ----------------------------------------------------------------------- inputs
@@ -139,8 +249,78 @@ def _evaluations(rng, n):
     return cases
 
 
+def _epochs(rng, n, p_choices=(0.0,), eval_start=(False,), learn=True):
+    cases = []
+    for i in range(n):
+        N, d, c = int(rng.integers(3, 14)), int(rng.integers(1, 4)), int(rng.integers(2, 4))
+        y = np.concatenate([np.arange(c), rng.integers(0, c, size=N - c)]).astype(np.int64)
+        uneven = [k for k in range(2, N) if N % k]  # batch sizes that leave a smaller last batch
+        m = int(rng.choice(uneven)) if uneven and i % 3 else int(rng.integers(1, N + 1))
+        lr = float(rng.uniform(0.05, 0.5)) if learn else 0.0
+        cases.append((int(rng.integers(0, 10_000)), rng.normal(size=(N, d)), y, m, lr,
+                      float(rng.choice([0.0, 0.5, 0.9])), float(p_choices[i % len(p_choices)]),
+                      int(rng.integers(1, 4)), bool(eval_start[i % len(eval_start)])))
+    return cases
+
+
+def _epochs_plain(rng, n):
+    return _epochs(rng, n)
+
+
+def _epochs_still(rng, n):
+    """lr = 0: the weights stay put, so the losses test only how an epoch's loss is averaged."""
+    return _epochs(rng, n, learn=False)
+
+
+def _epochs_dropout(rng, n):
+    return _epochs(rng, n, p_choices=(0.5, 0.2, 0.0), eval_start=(True, False))
+
+
+def _state(rng, make_module):
+    """Random weights for every entry of the module's state dict (built without touching
+    torch's global random state)."""
+    with torch.random.fork_rng():
+        shapes = {name: tuple(t.shape) for name, t in make_module().state_dict().items()}
+    return {name: rng.normal(size=shape) for name, shape in shapes.items()}
+
+
+def _residual_blocks(rng, n, p_choices=(0.0, 0.3, 0.5)):
+    cases = []
+    for i in range(n):
+        dim, hidden = int(rng.integers(1, 7)), int(rng.integers(1, 9))
+        p = float(p_choices[i % len(p_choices)])
+        cases.append((dim, hidden, p, _state(rng, lambda: ResidualBlock(dim, hidden, p)),
+                      rng.normal(size=(int(rng.integers(1, 7)), dim)), int(rng.integers(0, 10_000))))
+    return cases
+
+
+def _residual_blocks_dropout(rng, n):
+    return _residual_blocks(rng, n, p_choices=(0.5, 0.25, 0.75))
+
+
+def _block_shapes(rng, n):
+    cases = []
+    for _ in range(n):
+        dim, hidden, N = int(rng.integers(1, 7)), int(rng.integers(1, 9)), int(rng.integers(1, 6))
+        wrong = dim + int(rng.choice([-1, 1, 2])) if dim > 1 else dim + 1
+        cases += [(dim, hidden, [N, dim]), (dim, hidden, [N, wrong]), (dim, hidden, [dim]),
+                  (dim, hidden, [N, 2, dim])]
+    return cases
+
+
+def _residual_mlps(rng, n):
+    cases = []
+    for i in range(n):
+        n_in, dim, hidden = int(rng.integers(1, 6)), int(rng.integers(1, 7)), int(rng.integers(1, 9))
+        n_blocks, n_out, p = int(rng.integers(0, 4)), int(rng.integers(1, 5)), float([0.0, 0.3, 0.5][i % 3])
+        state = _state(rng, lambda: ResidualMLP(n_in, dim, hidden, n_blocks, n_out, p))
+        cases.append((n_in, dim, hidden, n_blocks, n_out, p, state,
+                      rng.normal(size=(int(rng.integers(1, 7)), n_in)), int(rng.integers(0, 10_000))))
+    return cases
+
+
 def _specs(rng, n):
-    cases = [(3, [], 2), (784, [128, 64], 10)]
+    cases = [(3, [], 2), (784, [512, 512], 10)]
     for _ in range(n):
         cases.append((int(rng.integers(1, 30)), [int(h) for h in rng.integers(1, 40, size=int(rng.integers(0, 4)))],
                       int(rng.integers(1, 12))))
@@ -152,5 +332,11 @@ CASES = {
     "train_step": (training_case, _trainings),
     "evaluate": (evaluate_case, _evaluations),
     "make_classifier": (classifier_case, _specs),
-    "count_parameters": (count_parameters, _specs),
+    "train_epoch_weights": (epochs_weights_case, _epochs_plain),
+    "train_epoch_losses": (epochs_losses_case, _epochs_still),
+    "train_epoch_dropout": (epochs_case, _epochs_dropout),
+    "residual_block": (residual_block_case, _residual_blocks),
+    "residual_block_shapes": (residual_block_shape_case, _block_shapes),
+    "residual_block_dropout": (residual_block_dropout_case, _residual_blocks_dropout),
+    "residual_mlp": (residual_mlp_case, _residual_mlps),
 }

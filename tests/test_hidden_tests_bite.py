@@ -31,6 +31,10 @@ MUTANTS = [
      "    grad = grad / len(Z)", "ch02-cross-entropy-from-logits-tests"),
     ("ch03", "ch03-value", "self.grad += out.data * out.grad", "self.grad = out.data * out.grad",
      "ch03-value-graphs-tests"),
+    ("ch07", "ch07-train-epoch", "total += loss.item() * len(xb)\n        count += len(xb)",
+     "total += loss.item()  # the mean of the batch means\n        count += 1", "ch07-train-epoch-loss-tests"),
+    ("ch07", "ch07-residual", "return x + self.fc2(self.dropout(torch.relu(self.fc1(x))))",
+     "return x + self.dropout(self.fc2(torch.relu(self.fc1(x))))", "ch07-residual-block-dropout-tests"),
 ]
 
 
