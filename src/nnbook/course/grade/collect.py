@@ -10,6 +10,15 @@ Accepted inputs (any mix, in one folder):
 Every file that is not imported is recorded with its reason in
 ``.grading/<assignment>/collect.json`` (``grade`` gives it 0 with that reason, ``export``
 and ``report`` show it): not JSON, empty, not a notebook, wrong file name, unsafe zip.
+
+The same unpacking and naming rules plug into nbgrader's own ``zip_collect``
+(:class:`LmsExtractor`, :class:`LmsFileNameCollector`)::
+
+    nbgrader zip_collect ch01 --extractor=nnbook.course.grade.collect.LmsExtractor \
+        --collector=nnbook.course.grade.collect.LmsFileNameCollector
+
+``nnbook-course collect`` stays the recommended path: nbgrader's app copies files as they
+are, so an unreadable notebook is only found (and scored 0, with its reason) at grading.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 
 from nnbook.course.state import GradingState
 
@@ -57,6 +68,77 @@ def student_from(name: str, folder: str | None = None) -> str | None:
         return m.group("id")
     stem = stem.split("_")[0] if "_" in stem and not STUDENT_ID.match(stem) else stem
     return stem if STUDENT_ID.match(stem) else None
+
+
+def unsafe_member(name: str) -> bool:
+    """A zip entry that would land outside the folder it is unpacked into."""
+    return ".." in Path(name).parts or name.startswith("/")
+
+
+def zip_members(archive: zipfile.ZipFile) -> tuple[list[zipfile.ZipInfo], str]:
+    """The files of ``archive`` worth looking at (no folders, no macOS metadata), or why none are."""
+    entries = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename]
+    if sum(i.file_size for i in entries) > 20 * MAX_NOTEBOOK_BYTES:
+        return [], "zip too large when unpacked"
+    return entries, ""
+
+
+class LmsExtractor(ExtractorPlugin):
+    """``nbgrader zip_collect`` extractor: LMS zips unpacked with this module's safety rules
+    (no entry outside its folder, a size cap, nested zips two levels deep)."""
+
+    def extract(self, archive_path: str, extracted_path: str) -> None:
+        for path in sorted(Path(archive_path).rglob("*")):
+            if not path.is_file():
+                continue
+            if path.suffix == ".zip":
+                self._unzip(path.read_bytes(), Path(extracted_path) / path.stem, path.name, 0)
+            else:
+                shutil.copy(path, Path(extracted_path) / path.name)
+
+    def _unzip(self, blob: bytes, dest: Path, origin: str, depth: int) -> None:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(blob))
+        except zipfile.BadZipFile:
+            self.log.warning("%s: not a zip file", origin)
+            return
+        entries, why = zip_members(archive)
+        if why:
+            self.log.warning("%s: %s", origin, why)
+        for info in entries:
+            if unsafe_member(info.filename):
+                self.log.warning("%s:%s: unsafe path in zip, skipped", origin, info.filename)
+            elif info.filename.endswith(".zip") and depth < 2:
+                self._unzip(archive.read(info), dest / Path(info.filename).with_suffix(""), info.filename, depth + 1)
+            else:
+                target = dest / info.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(info))
+
+
+class LmsFileNameCollector(FileNameCollectorPlugin):
+    """``nbgrader zip_collect`` collector: the student id from a Moodle folder, a Canvas file
+    name or a plain ``<student>.ipynb`` (:func:`student_from`); the file becomes the
+    assignment's released notebook."""
+
+    def collect(self, submitted_file: str) -> dict | None:
+        path = Path(submitted_file)
+        if path.suffix not in self.valid_ext or ".ipynb_checkpoints" in path.parts:
+            return None
+        folder = path.parent.name if MOODLE.match(path.parent.name) else None
+        student = student_from(path.name, folder)
+        if student is None:
+            self.log.warning("no student id in %s: skipped", submitted_file)
+            return None
+        return {"student_id": student, "file_id": self._released_name() or path.name}
+
+    def _released_name(self) -> str | None:
+        coursedir = getattr(self.parent, "coursedir", None)
+        if coursedir is None:
+            return None
+        folder = Path(coursedir.format_path(coursedir.release_directory, ".", coursedir.assignment_id))
+        names = sorted(p.name for p in folder.glob("*.ipynb"))
+        return names[0] if len(names) == 1 else None
 
 
 def _with_cell_ids(raw: dict) -> dict:
@@ -121,14 +203,14 @@ def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
         except zipfile.BadZipFile:
             (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: not a zip file"
             return
-        entries = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename]
-        if sum(i.file_size for i in entries) > 20 * MAX_NOTEBOOK_BYTES:
-            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: zip too large when unpacked"
+        entries, why = zip_members(archive)
+        if why:
+            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: {why}"
             return
         notebooks = [i for i in entries if i.filename.endswith(".ipynb") and ".ipynb_checkpoints" not in i.filename]
         for info in entries:
             name = info.filename
-            if ".." in Path(name).parts or name.startswith("/"):
+            if unsafe_member(name):
                 report.files[f"{origin}:{name}"] = "unsafe path in zip"
                 continue
             when = datetime(*info.date_time, tzinfo=timezone.utc)
