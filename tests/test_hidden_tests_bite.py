@@ -31,6 +31,24 @@ MUTANTS = [
      "    grad = grad / len(Z)", "ch02-cross-entropy-from-logits-tests"),
     ("ch03", "ch03-value", "self.grad += out.data * out.grad", "self.grad = out.data * out.grad",
      "ch03-value-graphs-tests"),
+    ("ch06", "ch06-numerical-gradient", "errors[name] = float(np.max(", "errors[name] = float(np.mean(",
+     "ch06-gradient-errors-tests"),
+    ("ch06", "ch06-matmul-backward", "return dY @ W.T, X.T @ dY", "return np.squeeze(dY @ W.T), np.squeeze(X.T @ dY)",
+     "ch06-matmul-backward-tests"),
+    ("ch06", "ch06-reductions", "axes = range(len(shape)) if axis is None else np.atleast_1d(axis)",
+     "axes = range(len(shape)) if axis is None else [axis]  # forgets that axis may be a tuple",
+     "ch06-sum-backward-tests"),
+    ("ch06", "ch06-log-softmax", "loss = float(-A[rows, y].mean())", "loss = float(-A[:, y].mean())",
+     "ch06-softmax-cross-entropy-tests"),
+    ("ch06", "ch06-tiny-network", "z = W @ x + bh", "z = W @ x  # forgets the hidden biases",
+     "ch06-tiny-network-tests"),
+    ("ch06", "ch06-two-layer", "reg * (np.sum(W1 * W1) + np.sum(W2 * W2))",
+     "reg * (np.sum(W1 * W1) + np.sum(W2 * W2) + np.sum(b1 * b1) + np.sum(b2 * b2))", "ch06-two-layer-reg-tests"),
+    ("ch06", "ch06-train-two-layer",
+     "    W1 = rng.normal(0.0, np.sqrt(2 / n_in), size=(n_hidden, n_in))\n"
+     "    W2 = rng.normal(0.0, np.sqrt(2 / n_hidden), size=(n_classes, n_hidden))",
+     "    W2 = rng.normal(0.0, np.sqrt(2 / n_hidden), size=(n_classes, n_hidden))  # drawn first\n"
+     "    W1 = rng.normal(0.0, np.sqrt(2 / n_in), size=(n_hidden, n_in))", "ch06-train-two-layer-init-tests"),
 ]
 
 
