@@ -35,6 +35,8 @@ MUTANTS = [
      "ch06-gradient-errors-tests"),
     ("ch06", "ch06-matmul-backward", "return dY @ W.T, X.T @ dY", "return np.squeeze(dY @ W.T), np.squeeze(X.T @ dY)",
      "ch06-matmul-backward-tests"),
+    ("ch06", "ch06-unbroadcast", "grad = grad.sum(axis=stretched, keepdims=True)",
+     "grad = grad.sum(axis=stretched[0], keepdims=True)  # only the first stretched axis", "ch06-unbroadcast-tests"),
     ("ch06", "ch06-reductions", "axes = range(len(shape)) if axis is None else np.atleast_1d(axis)",
      "axes = range(len(shape)) if axis is None else [axis]  # forgets that axis may be a tuple",
      "ch06-sum-backward-tests"),
