@@ -196,12 +196,12 @@ def test_matmul_with_constant_operand_only_grads_the_parameter():
 
 def test_linear_matches_matmul_plus_bias():
     rng = np.random.default_rng(1)
-    x, W, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    x, W, b = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
     leaves = [Tensor(v, requires_grad=True) for v in (x, W, b)]
     refs = [tt(v) for v in (x, W, b)]
     g = rng.standard_normal((5, 4))
-    out = linear(*leaves)
-    ref = refs[0] @ refs[1] + refs[2]
+    out = linear(*leaves)  # W is (nout, nin): x @ W.T + b, like torch.nn.functional.linear
+    ref = refs[0] @ refs[1].T + refs[2]
     close(out.data, ref.detach().numpy())
     out.backward(g)
     ref.backward(torch.tensor(g))
@@ -327,7 +327,7 @@ FUSED = {
     # name: (shapes of the inputs, scalar function of Tensors)
     "cross_entropy": ([(4, 3)], lambda z: cross_entropy(z, [0, 2, 1, 2])),
     "nll_log_softmax": ([(4, 3)], lambda z: nll_loss(z.log_softmax(axis=1), [1, 1, 0, 2])),
-    "linear": ([(5, 3), (3, 2), (2,)], lambda x, W, b: linear(x, W, b).tanh().sum()),
+    "linear": ([(5, 3), (2, 3), (2,)], lambda x, W, b: linear(x, W, b).tanh().sum()),
     "batched_matmul": ([(2, 3, 4), (4, 2)], lambda a, b: ((a @ b) ** 2).mean()),
     "softmax": ([(3, 4)], lambda z: (z.softmax(axis=0) * np.arange(12.0).reshape(3, 4)).sum()),
     "mse": ([(4, 2), (4, 2)], lambda p, q: mse_loss(p.sigmoid(), q)),

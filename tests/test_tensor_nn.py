@@ -36,7 +36,7 @@ def test_same_seed_gives_the_value_mlps_weights():
 def test_layout_and_repr():
     model = TensorMLP(3, [4, 2], ["tanh", "sigmoid"], seed=0)
     W = model.layers[0].W
-    assert W.shape == (3, 4)  # (nin, nout): forward is x @ W + b
+    assert W.shape == (4, 3)  # (nout, nin), one row per unit: forward is x @ W.T + b
     assert model.activations == ["tanh", "sigmoid"] and model.nouts == [4, 2]
     assert repr(model) == "TensorMLP(3 -> [4 tanh, 2 sigmoid], 26 parameters)"
     assert repr(model.layers[1]) == "Linear(4 -> 2 sigmoid)"
@@ -86,6 +86,21 @@ def test_constructor_errors():
         Linear(2, 3, init="xavier")
     with pytest.raises(ValueError, match=r"expected inputs of shape \(batch, 2\), got \(4, 3\)"):
         Linear(2, 3)(np.ones((4, 3)))
+
+
+def test_weights_have_the_course_layout_of_torch_and_the_scalar_mlp():
+    """W is (nout, nin) everywhere: the layer's W, get_weights, torch's weight, its gradient."""
+    model = TensorMLP(3, [5, 2], seed=4)
+    net = model.to_torch()
+    x = np.random.default_rng(4).standard_normal((6, 3))
+    model(x).sum().backward()
+    net(torch.tensor(x)).sum().backward()
+    for layer, lin, (W, _) in zip(model.layers, net[::2], model.get_weights()):
+        np.testing.assert_array_equal(layer.W.data, lin.weight.detach().numpy())
+        np.testing.assert_array_equal(layer.W.data, W)
+        np.testing.assert_allclose(layer.W.grad, lin.weight.grad.numpy(), rtol=1e-12)
+    layer = model.layers[0]
+    np.testing.assert_allclose(layer(x).data, np.maximum(x @ layer.W.data.T + layer.b.data, 0), rtol=1e-12)
 
 
 def test_torch_roundtrip_gives_the_same_function():

@@ -559,28 +559,31 @@ class Tensor:
 
 
 def linear(x: Tensor, W: Tensor, b: Tensor = None) -> Tensor:
-    """``x @ W + b`` as one graph node (W has shape (nin, nout)).
+    """``x @ W.T + b`` as one graph node, with ``W`` of shape (nout, nin).
 
-    Same numbers as writing it out, but one node instead of two: the bias is
-    added in place into the fresh matmul result and the backward pass skips
-    an intermediate gradient.  Python overhead per node dominates small
-    networks, so this is the cheapest speed-up there is.
+    ``W`` has one row per output unit, the course's layout (and that of
+    ``torch.nn.functional.linear``).  Same numbers as writing it out, but one
+    node instead of three: the bias is added in place into the fresh matmul
+    result and the backward pass skips intermediate gradients.  Python
+    overhead per node dominates small networks, so this is the cheapest
+    speed-up there is.
     """
     if not isinstance(x, Tensor):
         x = W._lift(x)
     xd, Wd = x.data, W.data
-    if Wd.ndim != 2 or xd.ndim < 1 or xd.shape[-1] != Wd.shape[0]:
+    if Wd.ndim != 2 or xd.ndim < 1 or xd.shape[-1] != Wd.shape[1]:
         raise ValueError(
-            f"linear: inputs of shape {xd.shape} do not fit weights of shape {Wd.shape}"
+            f"linear: inputs of shape {xd.shape} do not fit weights of shape {Wd.shape} "
+            f"(W is (nout, nin))"
         )
     if xd.ndim == 1:
         raise ValueError(
-            f"linear: expected a batch of shape (batch, {Wd.shape[0]}), got {xd.shape}"
+            f"linear: expected a batch of shape (batch, {Wd.shape[1]}), got {xd.shape}"
         )
-    out = xd @ Wd
+    out = xd @ Wd.T
     parents = (x, W)
     if b is not None:
-        if b.shape != (Wd.shape[1],):
+        if b.shape != (Wd.shape[0],):
             raise ValueError(
                 f"linear: bias of shape {b.shape} does not fit weights of shape {Wd.shape}"
             )
@@ -588,14 +591,13 @@ def linear(x: Tensor, W: Tensor, b: Tensor = None) -> Tensor:
         parents = (x, W, b)
 
     def backward(g):
-        gx = g @ Wd.T if x.requires_grad else None
-        if xd.ndim == 2:
-            gW = xd.T @ g if W.requires_grad else None
-            gb = g.sum(axis=0) if b is not None and b.requires_grad else None
-        else:  # batched input: fold the batch axes into rows, as in matmul
+        # Z = X W^T: dX = G W and dW = G^T X (the matmul rule with W^T in place of W).
+        gx = g @ Wd if x.requires_grad else None
+        rows_x, rows_g = xd, g
+        if xd.ndim > 2:  # batched input: fold the batch axes into rows, as in matmul
             rows_x, rows_g = xd.reshape(-1, xd.shape[-1]), g.reshape(-1, g.shape[-1])
-            gW = rows_x.T @ rows_g if W.requires_grad else None
-            gb = rows_g.sum(axis=0) if b is not None and b.requires_grad else None
+        gW = rows_g.T @ rows_x if W.requires_grad else None
+        gb = rows_g.sum(axis=0) if b is not None and b.requires_grad else None
         return (gx, gW) if b is None else (gx, gW, gb)
 
     return _result(out, parents, backward, "linear")

@@ -6,12 +6,11 @@ seed=0)`` starts from exactly the weights of ``MLP(2, [16, 16, 1], seed=0)``.
 
 Weight layout
 -------------
-A `Linear` layer stores ``W`` with shape ``(nin, nout)`` and computes
-``x @ W + b`` for a batch ``x`` of shape ``(batch, nin)``: one sample per row,
-and the matrix product reads left to right like the data flows.  The scalar
-`MLP` and ``torch.nn.Linear`` both store the transpose, ``(nout, nin)``,
-one row per neuron; `get_weights` / `set_weights` / `to_torch` speak that
-format and transpose at the boundary.
+A `Linear` layer stores ``W`` with shape ``(nout, nin)``, one row per output
+unit, and computes ``x @ W.T + b`` for a batch ``x`` of shape ``(batch, nin)``
+(one sample per row).  That is the layout of the whole course: the scalar
+`MLP`'s ``get_weights``, chapter 4's matrix form and ``torch.nn.Linear``, so
+weights move between them without a transpose.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ INITS = ("uniform", "kaiming")
 
 
 class Linear(Module):
-    """``activation(x @ W + b)`` with ``W`` of shape (nin, nout).
+    """``activation(x @ W.T + b)`` with ``W`` of shape (nout, nin), one row per unit.
 
     init="uniform": weights U(-1, 1), the scalar `MLP`'s scheme (drawn in its
         order, one neuron's row at a time) so both start identical.
@@ -53,7 +52,7 @@ class Linear(Module):
             rows = rng.uniform(-1.0, 1.0, (self.nout, self.nin))
         else:
             rows = rng.normal(0.0, np.sqrt(2.0 / self.nin), (self.nout, self.nin))
-        self.W = Tensor(rows.T, requires_grad=True, label="W", dtype=dtype)
+        self.W = Tensor(rows, requires_grad=True, label="W", dtype=dtype)
         self.b = Tensor(np.zeros(self.nout), requires_grad=True, label="b", dtype=dtype)
         self._act = ACTIVATIONS[activation].tensor
 
@@ -65,7 +64,7 @@ class Linear(Module):
                 f"Linear({self.nin} -> {self.nout}) expected inputs of shape (batch, {self.nin}), "
                 f"got {x.shape}"
             )
-        out = linear(x, self.W, self.b)  # x @ W + b as a single graph node
+        out = linear(x, self.W, self.b)  # x @ W.T + b as a single graph node
         return out if self._act is None else self._act(out)
 
     def parameters(self):
@@ -73,12 +72,12 @@ class Linear(Module):
 
     def get_weights(self):
         """(W (nout, nin), b (nout,)) copies, in the scalar `MLP`'s format."""
-        return self.W.data.T.copy(), self.b.data.copy()
+        return self.W.data.copy(), self.b.data.copy()
 
     def set_weights(self, W, b):
         W, b = checked_weights(self, W, b)
         # Write into the existing arrays so optimisers holding them stay valid.
-        self.W.data[...] = W.T
+        self.W.data[...] = W
         self.b.data[...] = b
 
     def __repr__(self):
