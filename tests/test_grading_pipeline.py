@@ -204,3 +204,25 @@ def test_selfcheck_reports_failing_public_tests(released, tmp_path):
     assert "[PASS] ch90-add-tests" in done.stdout
     assert "[FAIL] ch90-square-tests" in done.stdout and "not answered yet" in done.stdout
     assert "1/3 public test cells pass" in done.stdout
+
+
+def test_nbgrader_zip_collect_with_the_lms_plugins(released, tmp_path):
+    base, rel = released
+    course = gs.copy_course(base, tmp_path / "course")
+    archive = course / "downloaded" / gs.ASSIGNMENT / "archive"
+    archive.mkdir(parents=True)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("my answers.ipynb", notebook_bytes(gs.answered(rel, gs.REFERENCE)))
+    with zipfile.ZipFile(archive / "moodle-bulk.zip", "w") as zf:
+        zf.writestr("Bob Builder_1001_assignsubmission_file_/ch90 final.ipynb", notebook_bytes(nbformat.read(rel, as_version=4)))
+        zf.writestr("Carol C_1002_assignsubmission_file_/work.zip", inner.getvalue())
+        zf.writestr("../escape_1003_assignsubmission_file_/x.ipynb", b"{}")
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "zip_collect", gs.ASSIGNMENT, "--force",
+                           "--extractor=nnbook.course.grade.collect.LmsExtractor",
+                           "--collector=nnbook.course.grade.collect.LmsFileNameCollector",
+                           f"--CourseDirectory.root={course}"], cwd=course, env=gs.env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    submitted = sorted(p.relative_to(course / "submitted").as_posix() for p in (course / "submitted").rglob("*.ipynb"))
+    assert submitted == [f"1001/{gs.ASSIGNMENT}/{gs.NOTEBOOK}", f"1002/{gs.ASSIGNMENT}/{gs.NOTEBOOK}"], done.stderr
+    assert not list(tmp_path.rglob("escape_1003*"))  # the unsafe entry was not written anywhere

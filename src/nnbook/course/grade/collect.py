@@ -125,7 +125,8 @@ class LmsFileNameCollector(FileNameCollectorPlugin):
         path = Path(submitted_file)
         if path.suffix not in self.valid_ext or ".ipynb_checkpoints" in path.parts:
             return None
-        folder = path.parent.name if MOODLE.match(path.parent.name) else None
+        # a Moodle folder may hold the notebook inside a zip of its own: the nearest such folder
+        folder = next((p.name for p in path.parents if MOODLE.match(p.name)), None)
         student = student_from(path.name, folder)
         if student is None:
             self.log.warning("no student id in %s: skipped", submitted_file)
