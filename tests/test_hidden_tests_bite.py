@@ -51,6 +51,13 @@ MUTANTS = [
      "    W2 = rng.normal(0.0, np.sqrt(2 / n_hidden), size=(n_classes, n_hidden))",
      "    W2 = rng.normal(0.0, np.sqrt(2 / n_hidden), size=(n_classes, n_hidden))  # drawn first\n"
      "    W1 = rng.normal(0.0, np.sqrt(2 / n_in), size=(n_hidden, n_in))", "ch06-train-two-layer-init-tests"),
+    ("ch07", "ch07-autograd-derivative", "dtype=torch.float64, requires_grad=True)",
+     "dtype=torch.float32, requires_grad=True)", "ch07-autograd-derivative-tests"),
+    ("ch07", "ch07-evaluate", "predictions = model(X).argmax(dim=1)",
+     "predictions = torch.softmax(model(X), dim=0).argmax(dim=1)  # softmax over the batch",
+     "ch07-evaluate-accuracy-tests"),
+    ("ch07", "ch07-make-classifier", "for h in hidden:", "for h in reversed(hidden):",
+     "ch07-make-classifier-tests"),
     ("ch07", "ch07-train-epoch", "total += loss.item() * len(xb)\n        count += len(xb)",
      "total += loss.item()  # the mean of the batch means\n        count += 1", "ch07-train-epoch-loss-tests"),
     ("ch07", "ch07-residual", "return x + self.fc2(self.dropout(torch.relu(self.fc1(x))))",
