@@ -1,17 +1,60 @@
-"""Reference answers for chapter 8 (MNIST), with their randomised inputs.
+"""Reference answers for chapter 8 (convolutions and MNIST), with their randomised inputs.
 
-The references call nnbook's implementations (one source of truth); the hidden tests in the
-chapter wrap the student's functions in adapters that take the same plain arguments.
+Convolution and pooling references are PyTorch's own (``torch.nn.functional`` in float64,
+gradients by autograd): the students' NumPy loops are graded against the library. The
+others call nnbook's implementations (one source of truth); hidden tests in the chapter
+wrap the students' functions in adapters that take the same plain arguments.
 """
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from nnbook.activations import softmax
-from nnbook.data import make_dataloader
 from nnbook.losses import np_cross_entropy_from_logits, np_nll
 from nnbook.models import SmallCNN, conv_output_size
-from nnbook.training import most_confident_mistakes, test
+from nnbook.training import most_confident_mistakes
+
+
+# ---------------------------------------------------------------- validation_split
+def validation_split(labels, fraction, seed):
+    """Stratified split: per class, round(fraction * count) random members go to validation."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        n_val = round(fraction * len(members))
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def split_facts(split_fn, labels, fraction, seed):
+    """What the hidden test checks of a split (any correct random choice passes):
+    [each index exactly once, both parts sorted, validation count per class, same split again]."""
+    labels = np.asarray(labels)
+    train, val = (np.asarray(part).astype(np.int64) for part in split_fn(labels, fraction, seed))
+    again = [np.asarray(part) for part in split_fn(labels, fraction, seed)]
+    return [np.sort(np.concatenate([train, val])).tolist() == list(range(len(labels))),
+            bool(np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)),
+            np.bincount(labels[val], minlength=int(labels.max()) + 1).tolist(),
+            bool(np.array_equal(again[0], train) and np.array_equal(again[1], val))]  # fmt: skip
+
+
+def _split_facts(labels, fraction, seed):
+    return split_facts(validation_split, labels, fraction, seed)
+
+
+def _label_sets(rng, n):
+    cases = []
+    for _ in range(n):
+        classes = int(rng.integers(2, 8))
+        counts = rng.integers(1, 40, size=classes)
+        labels = rng.permutation(np.repeat(np.arange(classes), counts))
+        # fractions drawn at random almost never put fraction * count on a tie (x.5)
+        cases.append((labels, float(rng.uniform(0.05, 0.6)), int(rng.integers(0, 10**6))))
+    return cases
 
 
 # ---------------------------------------------------------------- conv_output_size
@@ -23,7 +66,81 @@ def _conv_sizes(rng, n):
         if size + 2 * padding >= kernel:
             cases.append((size, kernel, stride, padding))
     # the chapter's own layers, and strides that do not divide evenly (floor!)
-    return cases + [(28, 3, 1, 0), (26, 3, 1, 0), (24, 2, 2, 0), (25, 2, 2, 0), (28, 5, 2, 2), (7, 7, 1, 0)]
+    return cases + [(28, 3, 1, 1), (28, 2, 2, 0), (14, 2, 2, 0), (25, 2, 2, 0), (28, 5, 2, 2), (7, 7, 1, 0)]
+
+
+# ---------------------------------------------------------------- conv2d and max_pool2d
+def conv2d(x, w, b, stride=1, padding=0):
+    """PyTorch's cross-correlation in float64."""
+    t = (torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in (x, w, b))
+    return F.conv2d(*t, stride=int(stride), padding=int(padding)).numpy()
+
+
+def _conv_problem(rng, c_in, c_out, stride, padding, n_max=2):
+    kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    # the input must hold at least one window: H + 2p >= kh
+    h = int(rng.integers(max(1, kh - 2 * padding), 10))
+    wd = int(rng.integers(max(1, kw - 2 * padding), 10))
+    x = rng.normal(size=(int(rng.integers(1, n_max + 1)), c_in, h, wd))
+    w = rng.normal(size=(c_out, c_in, kh, kw))
+    return x, w, rng.normal(size=c_out), stride, padding
+
+
+def _single_channel(rng, n):
+    return [_conv_problem(rng, 1, 1, 1, 0, n_max=3) for _ in range(n)]
+
+
+def _strided_padded(rng, n):
+    return [_conv_problem(rng, 1, 1, int(rng.integers(1, 4)), int(rng.integers(0, 3))) for _ in range(n)]
+
+
+def _multi_channel(rng, n):
+    return [_conv_problem(rng, int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 4)),
+                          int(rng.integers(0, 3))) for _ in range(n)]  # fmt: skip
+
+
+def max_pool2d(x, k, stride=None):
+    """PyTorch's max-pooling in float64 (stride defaults to the window, as in PyTorch)."""
+    return F.max_pool2d(torch.as_tensor(np.asarray(x, dtype=np.float64)), int(k),
+                        stride=None if stride is None else int(stride)).numpy()  # fmt: skip
+
+
+def _pool_problems(rng, n):
+    cases = []
+    for _ in range(n):
+        k = int(rng.integers(1, 4))
+        h, w = int(rng.integers(k, 10)), int(rng.integers(k, 10))
+        stride = None if rng.random() < 0.3 else int(rng.integers(1, 4))
+        x = rng.normal(size=(int(rng.integers(1, 3)), int(rng.integers(1, 4)), h, w)) - 1.0  # mostly negative
+        cases.append((x, k, stride))
+    return cases
+
+
+# ---------------------------------------------------------------- conv2d_backward
+def conv2d_gradients(dout, x, w, stride=1, padding=0):
+    """(dx, dw, db) of sum(dout * conv2d(x, w, b)), by PyTorch's autograd in float64."""
+    x, w = (torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in (x, w))
+    b = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
+    F.conv2d(x, w, b, stride=int(stride), padding=int(padding)).backward(torch.as_tensor(np.asarray(dout, float)))
+    return x.grad.numpy(), w.grad.numpy(), b.grad.numpy()
+
+
+def conv2d_param_gradients(dout, x, w, stride, padding):
+    return list(conv2d_gradients(dout, x, w, stride, padding)[1:])
+
+
+def conv2d_input_gradient(dout, x, w, stride, padding):
+    return conv2d_gradients(dout, x, w, stride, padding)[0]
+
+
+def _backward_problems(rng, n):
+    cases = []
+    for x, w, _, stride, padding in _multi_channel(rng, n):
+        h_out = conv_output_size(x.shape[2], w.shape[2], stride, padding)
+        w_out = conv_output_size(x.shape[3], w.shape[3], stride, padding)
+        dout = rng.normal(size=(x.shape[0], w.shape[0], h_out, w_out))
+        cases.append((dout, x, w, stride, padding))
+    return cases
 
 
 # ---------------------------------------------------------------- make_cnn
@@ -54,29 +171,6 @@ def _cnn_specs(rng, n):
             for _ in range(n)]  # fmt: skip
 
 
-# ---------------------------------------------------------------- evaluate
-def linear_accuracy(W, b, X, y, batch_size):
-    """Accuracy of the linear classifier logits = X W^T + b, through nnbook.training.test."""
-    model = torch.nn.Linear(W.shape[1], W.shape[0])
-    with torch.no_grad():
-        model.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
-        model.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
-    loader = make_dataloader(X, y, batch_size=batch_size, shuffle=False)
-    return test(model, loader, torch.device("cpu"))[1]
-
-
-def _linear_problems(rng, n):
-    cases = []
-    for _ in range(n):
-        d, c, m = int(rng.integers(2, 9)), int(rng.integers(2, 6)), int(rng.integers(1, 80))
-        X = rng.normal(size=(m, d)).astype(np.float32)
-        W = rng.normal(size=(c, d)).astype(np.float32)
-        b = rng.normal(size=c).astype(np.float32)
-        y = rng.integers(0, c, size=m)
-        cases.append((W, b, X, y, int(rng.integers(1, 40))))
-    return cases
-
-
 # ---------------------------------------------------------------- most_confident_mistakes
 def _mistake_problems(rng, n):
     cases = []
@@ -92,8 +186,8 @@ def _mistake_problems(rng, n):
     return cases
 
 
-# ---------------------------------------------------------------- the seed's loss
-def seed_loss_and_cross_entropy(logits, targets):
+# ---------------------------------------------------------------- the buggy loss
+def buggy_and_true_cross_entropy(logits, targets):
     """(what F.nll_loss(softmax(logits), targets) computes, the real cross-entropy)."""
     return [np_nll(softmax(np.asarray(logits, dtype=float), axis=1), targets),
             np_cross_entropy_from_logits(logits, targets)]  # fmt: skip
@@ -105,14 +199,20 @@ def _logit_problems(rng, n):
         m, c = int(rng.integers(1, 20)), int(rng.integers(2, 11))
         cases.append((rng.normal(scale=float(rng.uniform(0.5, 20)), size=(m, c)), rng.integers(0, c, size=m)))
     cases.append((np.array([[1000.0, 0.0, -1000.0]]), np.array([2])))  # must not overflow
+    cases.append((np.array([[1000.0, 0.0], [0.0, 1.0]]), np.array([1, 0])))  # each ROW's maximum, not the batch's
     return cases
 
 
-
 CASES = {
+    "validation_split": (_split_facts, _label_sets),
     "conv_output_size": (conv_output_size, _conv_sizes),
+    "conv2d_single": (conv2d, _single_channel),
+    "conv2d_stride_padding": (conv2d, _strided_padded),
+    "conv2d": (conv2d, _multi_channel),
+    "max_pool2d": (max_pool2d, _pool_problems),
+    "conv2d_backward_params": (conv2d_param_gradients, _backward_problems),
+    "conv2d_backward_input": (conv2d_input_gradient, _backward_problems),
     "make_cnn": (cnn_fingerprint, _cnn_specs),
-    "evaluate": (linear_accuracy, _linear_problems),
+    "buggy_loss": (buggy_and_true_cross_entropy, _logit_problems),
     "most_confident_mistakes": (most_confident_mistakes, _mistake_problems),
-    "seed_loss": (seed_loss_and_cross_entropy, _logit_problems),
 }

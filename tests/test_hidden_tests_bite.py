@@ -62,6 +62,20 @@ MUTANTS = [
      "total += loss.item()  # the mean of the batch means\n        count += 1", "ch07-train-epoch-loss-tests"),
     ("ch07", "ch07-residual", "return x + self.fc2(self.dropout(torch.relu(self.fc1(x))))",
      "return x + self.dropout(self.fc2(torch.relu(self.fc1(x))))", "ch07-residual-block-dropout-tests"),
+    ("ch08", "ch08-validation-split", "n_val = round(fraction * len(members))", "n_val = int(fraction * len(members))",
+     "ch08-validation-split-random-tests"),
+    ("ch08", "ch08-conv2d", "j * stride:j * stride + kw]", "j * stride:j * stride + kh]",  # square kernels only
+     "ch08-conv2d-single-tests"),
+    ("ch08", "ch08-max-pool2d", "h_out, w_out = conv_output_size(height, k, stride), conv_output_size(width, k, stride)",
+     "h_out = w_out = conv_output_size(height, k, stride)", "ch08-max-pool2d-tests"),  # square images only
+    ("ch08", "ch08-conv2d-backward", "padding:padding + height, padding:padding + width]",
+     "padding:padding + height, padding:padding + height]", "ch08-conv2d-backward-input-tests"),
+    ("ch08", "ch08-make-cnn", "nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),",
+     "nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.MaxPool2d(2),", "ch08-make-cnn-tests"),  # a ReLU forgotten
+    ("ch08", "ch08-buggy-loss", "shifted = z - z.max(axis=1, keepdims=True)", "shifted = z - z.max()",
+     "ch08-buggy-loss-tests"),  # the batch's maximum instead of each row's
+    ("ch08", "ch08-most-confident-mistakes", 'order = np.argsort(-confidence, kind="stable")',
+     "order = np.argsort(confidence)[::-1]", "ch08-most-confident-mistakes-tests"),  # ties broken by the larger index
 ]
 
 

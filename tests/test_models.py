@@ -34,10 +34,21 @@ def test_cnn_output_shape(shape):
 
 
 def test_cnn_parameter_counts():
-    # conv1 32*9+32, conv2 64*32*9+64, fc1 64*12*12*128+128, fc2 128*10+10 (PyTorch's examples/mnist)
-    assert count_parameters(SmallCNN()) == 1_199_882
-    assert count_parameters(SmallCNN(channels=(4, 8), hidden=16)) == 40 + 296 + 18_448 + 170
-    assert count_parameters(SmallCNN(channels=(8, 16), hidden=64, dropout=0.5)) == 149_418
+    # two padded 3x3 stages: conv1 16*9+16, conv2 32*16*9+32, fc1 32*7*7*64+64, fc2 64*10+10
+    assert count_parameters(SmallCNN()) == 160 + 4_640 + 100_416 + 650 == 105_866
+    assert count_parameters(SmallCNN(channels=(4, 8), hidden=16)) == 40 + 296 + 6_288 + 170
+    assert count_parameters(SmallCNN(channels=(8, 16), hidden=64, dropout=0.5)) == 80 + 1_168 + 50_240 + 650
+
+
+def test_cnn_layers_are_named_and_shown():
+    model = SmallCNN(channels=(4, 8), hidden=16)
+    names = [name for name, _ in model.named_children()]
+    assert names == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2"]
+    assert "Dropout" not in repr(model), "no dropout layer unless one is asked for"
+    assert list(model.state_dict())[:2] == ["conv1.weight", "conv1.bias"]
+    assert "dropout" in dict(SmallCNN(dropout=0.25).named_children())
+    x = torch.zeros(2, 1, 28, 28)
+    assert model.pool1(model.conv1(x)).shape == (2, 4, 14, 14)  # padded conv keeps 28, the pool halves it
 
 
 def test_outputs_are_logits_not_probabilities():

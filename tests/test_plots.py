@@ -170,3 +170,26 @@ def test_confusion_matrix():
     assert _data_axes(fig)[0].texts[0].get_text() == f"{5 / 6:.2f}"
     with pytest.raises(ValueError, match="class names"):
         plots.plot_confusion_matrix(cm, ["a", "b"])
+
+
+def test_maps_share_one_scale_and_one_labelled_colorbar():
+    rng = np.random.default_rng(0)
+    filters = rng.normal(size=(6, 1, 3, 3))
+    fig = plots.plot_maps(filters, ncols=4, cmap="RdBu_r", symmetric=True, colorbar_label="weight",
+                          titles=[f"filter {i}" for i in range(6)])
+    # panels are pictures (no axes to label); the colour bar says what the colours mean
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_label() == "<colorbar>"] == ["weight"]
+    _assert_safe_cmaps(fig)
+    shown = [ax for ax in _data_axes(fig) if ax.images]
+    assert len(shown) == 6 and shown[2].get_title() == "filter 2"
+    m = np.abs(filters).max()
+    assert all(ax.images[0].get_clim() == (-m, m) for ax in shown), "one scale, centred on zero"
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    maps = np.abs(rng.normal(size=(3, 5, 5)))
+    fig = plots.plot_maps(maps, colorbar_label="activation")
+    assert [ax.images[0].get_clim() for ax in _data_axes(fig) if ax.images][0] == (maps.min(), maps.max())
+    plots.plot_maps(np.zeros((2, 4, 4)))  # a constant map still gets a valid scale
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_maps(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="titles"):
+        plots.plot_maps(maps, titles=["a"])

@@ -149,3 +149,36 @@ def test_most_confident_mistakes():
     assert most_confident_mistakes(probs, probs.argmax(axis=1), 3).size == 0
     with pytest.raises(ValueError):
         most_confident_mistakes(probs, labels[:3], 1)
+
+
+def test_random_shift_moves_each_image_and_is_reproducible():
+    from nnbook.training import RandomShift
+
+    x = torch.full((16, 1, 9, 9), -0.5)
+    x[:, 0, 4, 4] = 3.0  # one bright pixel in the middle of a dark background
+    shifted = RandomShift(max_shift=2, seed=0)(x)
+    assert shifted.shape == x.shape
+    bright = [tuple(int(v) for v in torch.nonzero(img[0] == 3.0)[0]) for img in shifted]
+    assert all(abs(r - 4) <= 2 and abs(c - 4) <= 2 for r, c in bright)
+    assert len(set(bright)) > 3, "different images get different shifts"
+    assert torch.all((shifted == 3.0).sum(dim=(1, 2, 3)) == 1), "the pixel moves, it is not lost or copied"
+    assert torch.all(shifted[shifted != 3.0] == -0.5), "the border is filled with the background value"
+    assert torch.equal(RandomShift(2, seed=0)(x), shifted)
+    assert torch.equal(RandomShift(0)(x), x)
+    with pytest.raises(ValueError):
+        RandomShift(-1)
+    with pytest.raises(ValueError):
+        RandomShift(1)(x[0])
+
+
+def test_train_applies_the_transform_to_training_batches_only(tiny_digits):
+    seen = []
+
+    def spy(batch):
+        seen.append(batch.shape)
+        return batch
+
+    train_loader, _ = _loaders(tiny_digits)
+    model = MLP784(hidden=(8,))
+    train(model, train_loader, optim.SGD(model.parameters(), lr=0.01), CPU, progress=False, transform=spy)
+    assert len(seen) == len(train_loader)

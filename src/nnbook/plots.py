@@ -31,6 +31,7 @@ __all__ = [
     "plot_curves",
     "plot_landscape",
     "plot_image_grid",
+    "plot_maps",
     "plot_activations",
     "plot_confusion_matrix",
 ]
@@ -301,6 +302,61 @@ def plot_image_grid(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_maps(
+    maps,
+    ncols: int = 8,
+    cmap: str = "cividis",
+    symmetric: bool = False,
+    titles: Sequence[str] | None = None,
+    colorbar_label: str = "value",
+    title: str | None = None,
+    size: float = 1.2,
+):
+    """A grid of 2-D arrays on ONE shared colour scale, with one colour bar: filters or feature maps.
+
+    ``maps``: (N, H, W) (a leading axis of 1, as in torch's (N, 1, H, W), is dropped).
+    ``symmetric=True`` centres the scale on zero (``-m..m`` with ``m`` the largest
+    magnitude), for signed values such as filter weights: use a diverging map then
+    (``RdBu_r``: red positive, blue negative, white zero). Otherwise the scale runs from
+    the smallest to the largest value (``cividis``/``viridis`` for activations).
+    A shared scale is what makes panels comparable: a bright pixel means the same in each.
+    """
+    arr = np.asarray(maps, dtype=np.float64)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 3 or len(arr) == 0:
+        raise ValueError(f"maps must have shape (N, H, W) with N >= 1, got {np.shape(maps)}")
+    if titles is not None and len(titles) != len(arr):
+        raise ValueError(f"{len(titles)} titles for {len(arr)} maps")
+    n = len(arr)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    if symmetric:
+        m = float(np.abs(arr).max()) or 1.0
+        vmin, vmax = -m, m
+    else:
+        vmin, vmax = float(arr.min()), float(arr.max())
+        if vmax == vmin:
+            vmax = vmin + 1.0
+    extra = 0.25 if titles is not None else 0.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.0, (size + extra) * nrows + 0.3 * bool(title)),
+                             squeeze=False)  # fmt: skip
+    image = None
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.set_axis_off()
+            continue
+        image = ax.imshow(arr[i], cmap=cmap, vmin=vmin, vmax=vmax)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    fig.colorbar(image, ax=axes.ravel().tolist(), label=colorbar_label, shrink=0.9)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.std import tqdm  # text bars everywhere (tqdm.auto would make Jupyter widgets)
 
-__all__ = ["train", "test", "predict", "confusion_matrix", "most_confident_mistakes", "save", "load"]
+__all__ = ["RandomShift", "train", "test", "predict", "confusion_matrix", "most_confident_mistakes", "save", "load"]
 
 
 def _bar(iterable, total, desc, progress):
@@ -29,13 +29,46 @@ def _bar(iterable, total, desc, progress):
                 dynamic_ncols=False, ncols=100)  # fmt: skip
 
 
-def train(model, loader, optimizer, device, scheduler=None, epoch: int = 1, progress: bool = True) -> list[float]:
+class RandomShift:
+    """Data augmentation: move each image of a batch by up to ``max_shift`` pixels, at random.
+
+    Called on a batch ``x`` of shape (N, C, H, W), it pads every side with ``max_shift``
+    pixels of the batch's smallest value (the background of digit images, also after
+    standardising) and cuts out an H x W window at a random offset per image, so each
+    image moves by ``dy, dx`` in ``-max_shift..max_shift`` and keeps its shape. The offsets
+    come from a private generator seeded with ``seed``: the same run gives the same shifts.
+    """
+
+    def __init__(self, max_shift: int = 2, seed: int = 0):
+        if int(max_shift) < 0:
+            raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+        self.max_shift = int(max_shift)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"expected a batch of shape (N, C, H, W), got {tuple(x.shape)}")
+        p = self.max_shift
+        if p == 0:
+            return x
+        n, _, h, w = x.shape
+        padded = F.pad(x, (p, p, p, p), value=float(x.min()))
+        dy, dx = (torch.randint(0, 2 * p + 1, (n,), generator=self.generator).tolist() for _ in range(2))
+        return torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+
+    def __repr__(self) -> str:
+        return f"RandomShift(max_shift={self.max_shift})"
+
+
+def train(model, loader, optimizer, device, scheduler=None, epoch: int = 1, progress: bool = True,
+          transform=None) -> list[float]:  # fmt: skip
     """One epoch of mini-batch training; returns the loss of every batch (floats).
 
-    For each batch: move it to ``device``, zero the gradients, compute
-    ``F.cross_entropy`` on the model's logits, back-propagate, take an optimiser step,
-    and, if a ``scheduler`` is given, step it too. The scheduler is stepped once per
-    BATCH, so build it with the total number of batches (e.g.
+    For each batch: move it to ``device``, apply ``transform`` to the inputs if one is
+    given (data augmentation, e.g. random shifts; training batches only), zero the
+    gradients, compute ``F.cross_entropy`` on the model's logits, back-propagate, take an
+    optimiser step, and, if a ``scheduler`` is given, step it too. The scheduler is
+    stepped once per BATCH, so build it with the total number of batches (e.g.
     ``CosineAnnealingLR(optimizer, T_max=epochs * len(loader))``).
     """
     model.train()  # dropout on (and batch-norm statistics updating, if any)
@@ -43,6 +76,8 @@ def train(model, loader, optimizer, device, scheduler=None, epoch: int = 1, prog
     bar = _bar(loader, len(loader), f"epoch {epoch}", progress)
     for data, target in bar:
         data, target = data.to(device), target.to(device)
+        if transform is not None:
+            data = transform(data)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(data), target)
         loss.backward()
