@@ -249,6 +249,17 @@ def plot_landscape(
 # ---------------------------------------------------------------------------
 
 
+def _tiles(axes, n: int):
+    """The first ``n`` axes of a grid, without ticks, as (index, axes); the rest are hidden."""
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i < n:
+            yield i, ax
+        else:
+            ax.set_axis_off()
+
+
 def plot_image_grid(
     images,
     labels=None,
@@ -285,12 +296,7 @@ def plot_image_grid(
         k = int(k)
         return classes[k] if classes is not None else str(k)
 
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= n:
-            ax.set_axis_off()
-            continue
+    for i, ax in _tiles(axes, n):
         ax.imshow(imgs[i], cmap="gray")
         parts, wrong = [], False
         if labels is not None:
@@ -345,12 +351,7 @@ def plot_maps(
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.0, (size + extra) * nrows + 0.3 * bool(title)),
                              squeeze=False)  # fmt: skip
     image = None
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= n:
-            ax.set_axis_off()
-            continue
+    for i, ax in _tiles(axes, n):
         image = ax.imshow(arr[i], cmap=cmap, vmin=vmin, vmax=vmax)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
