@@ -1,12 +1,14 @@
 """Grading throughput: a class of synthetic submissions of a part-I chapter, N workers vs one.
 
-    python benchmarks/bench_grading.py [--chapter ch01] [--n 100] [--serial-n 20] [--workers N]
+    python benchmarks/bench_grading.py [--chapter ch01] [--n 100] [--serial-n 20] [--workers N] [--no-fork-server]
 
 Releases the chapter into a temporary grading root, writes ``--n`` synthetic submissions
 (each exercise answered correctly, wrongly or not at all, seeded), grades ``--serial-n`` of
 them with one worker and all of them with ``--workers`` (default: one per core), and prints
-submissions per minute and the speed-up. Goal (issue 11): >= 90 submissions per minute with
-2 workers on 2 cores, every isolation intact (a fresh sandboxed kernel per submission).
+submissions per minute and the speed-up. Kernels are forked from each worker's fork server
+(``--no-fork-server``: a new Python in a new sandbox per kernel, to compare). Goal (issue 11):
+>= 90 submissions per minute with 2 workers on 2 cores, every isolation intact (a fresh
+sandboxed kernel per submission).
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ def fill(course: Path, assignment: str, name: str, notebooks, count: int) -> Non
         nbformat.write(nb, target / name)
 
 
-def run(root: Path, course: Path, assignment: str, workers: int, timeout: int) -> float:
-    summary = grading.grade(root, course, assignment, workers=workers, timeout=timeout, log=lambda *a: None)
+def run(root: Path, course: Path, assignment: str, workers: int, timeout: int, fork_server: bool) -> float:
+    summary = grading.grade(root, course, assignment, workers=workers, timeout=timeout, fork_server=fork_server,
+                            log=lambda *a: None)
     return len(summary.graded) / summary.seconds * 60
 
 
@@ -75,6 +78,7 @@ def main() -> None:
     p.add_argument("--serial-n", type=int, default=20)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--timeout", type=int, default=60)
+    p.add_argument("--no-fork-server", action="store_true", help="a new Python per kernel (slower)")
     args = p.parse_args()
     root = repo_root()
     (chapter,) = chapters(root, [args.chapter])
@@ -84,12 +88,12 @@ def main() -> None:
         notebooks = synthetic(chapter.path, released, args.n)
         # one worker on a sample (includes starting the worker: as an instructor would see it)
         fill(course, chapter.assignment, chapter.path.name, notebooks, args.serial_n)
-        one = run(root, course, chapter.assignment, 1, args.timeout)
+        one = run(root, course, chapter.assignment, 1, args.timeout, not args.no_fork_server)
         print(f"[bench] 1 worker : {args.serial_n} submissions, {one:.1f} submissions/minute", flush=True)
         _reset_gradebook(course, chapter.assignment)
         fill(course, chapter.assignment, chapter.path.name, notebooks, args.n)
         started = time.time()
-        many = run(root, course, chapter.assignment, args.workers, args.timeout)
+        many = run(root, course, chapter.assignment, args.workers, args.timeout, not args.no_fork_server)
         print(f"[bench] {args.workers} workers: {args.n} submissions in {time.time() - started:.0f} s, "
               f"{many:.1f} submissions/minute", flush=True)
         print(f"[bench] speed-up of {args.workers} workers over 1: {many / one:.2f}x  "

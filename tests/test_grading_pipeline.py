@@ -99,6 +99,36 @@ def test_parallel_equals_serial(released, tmp_path):
     assert {k[0] for k, v in serial.items() if v[0] > 0} == {"partial", "tamper_deleted"}
 
 
+def test_forked_kernels_grade_as_new_sandboxes_do(released, tmp_path):
+    base, rel = released
+    subs = gs.submissions(rel)
+    chosen = ["pristine", "reference", "partial", "sysexit", "tamper_deleted"]
+    courses = {}
+    for name, flags in (("forked", []), ("bwrap", ["--no-fork-server"])):
+        course = gs.copy_course(base, tmp_path / name)
+        for student in chosen:
+            gs.submit(course, student, subs[student])
+        gs.cli("grade", gs.ASSIGNMENT, "--course", str(course), "--workers", "2", "--timeout", "10",
+               "--sandbox", "bwrap", *flags)
+        done = course / ".grading" / gs.ASSIGNMENT / "done"
+        assert {json.loads((done / f"{s}.json").read_text())["kernel"] for s in chosen} == {name}
+        courses[name] = course
+    assert _scores(courses["forked"]) == _scores(courses["bwrap"])
+
+
+def test_folders_of_workers_that_are_gone_are_removed(tmp_path):
+    import os
+
+    from nnbook.course.grade.grading import remove_stale_worker_folders
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale, alive = tmp_path / f"nnz-{gone.stdout.strip()}", tmp_path / f"nnz-{os.getppid()}"
+    for folder in (stale, alive):
+        (folder / "nng-s1").mkdir(parents=True)
+    remove_stale_worker_folders(tmp_path)
+    assert not stale.exists() and alive.exists()
+
+
 def test_three_shards_in_three_processes_equal_one_run(released, tmp_path):
     base, rel = released
     subs = gs.submissions(rel)

@@ -95,6 +95,12 @@ def test_score_reason_and_flag(graded, student):
     assert (row["flagged"] == "True") == flagged, row
 
 
+def test_every_kernel_was_forked_from_a_fork_server(graded):
+    # the adversarial class above ran in forked kernels: no silent fallback to a new sandbox
+    kinds = {student: done(graded, student).get("kernel") for student in EXPECTED}
+    assert set(kinds.values()) == {"forked"}, kinds
+
+
 def test_partial_credit_per_cell(graded):
     row = graded["rows"]["partial"]
     assert (row["ch90-add-tests"], row["ch90-square-tests"], row["ch90-scale-tests"]) == ("1", "0", "0")

@@ -6,7 +6,8 @@ are in your notebook; the grader adds hidden tests that try more inputs, so pass
 is necessary, not sufficient. A test that uses a name your answer cell does not define
 itself (imported from ``nnbook``, say, or bound again in another cell) fails here as it
 would when graded. Cells tagged ``skip-execution`` are skipped, and so are
-cells tagged ``heavy`` with ``--skip-heavy`` (as the grader does).
+cells tagged ``heavy`` with ``--skip-heavy``, as the grader does (unless your answer
+reads a variable one of them sets).
 Exit status: 0 when every test passed, 1 otherwise.
 """
 
@@ -16,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnbook import ownership
+from nnbook import dependencies, ownership
 
 
 def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | None = None) -> list[dict]:
@@ -25,9 +26,9 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
 
     nb = nbformat.read(path, as_version=4)
     skip = {"skip-execution"} | ({"heavy"} if skip_heavy else set())
-    for cell in nb.cells:
-        if cell.cell_type == "code" and skip & set(cell.metadata.get("tags", [])):
-            cell.source = "# skipped by the self-check"
+    for index, needs in dependencies.needed_skipped_cells(nb, skip).items():
+        if not needs:  # as the grader does: a demonstration an answer reads from still runs
+            nb.cells[index].source = "# skipped by the self-check"
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
                             resources={"metadata": {"path": str(path.parent.resolve())}})

@@ -65,7 +65,8 @@ def _cmd_grade(args) -> None:
 
     summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
                     sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
-                    shard=args.shard, render_figures=args.figures)
+                    shard=args.shard, render_figures=args.figures,
+                    fork_server=not args.no_fork_server)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
           f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)} in {summary.seconds:.1f} s "
@@ -167,6 +168,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
                    help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
+    g.add_argument("--no-fork-server", action="store_true",
+                   help="start every kernel as a new Python in a new bubblewrap sandbox instead of forking it "
+                        "from a pre-imported one (slower; for comparison and debugging)")
     g.add_argument("--figures", action="store_true",
                    help="render matplotlib figures in the kernel (slower; no graded cell needs them)")
     g.add_argument("--shard", type=_shard, metavar="K/N",

@@ -24,6 +24,7 @@ again, every other one is graded. ``events.log`` records each grading, one line 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -135,6 +136,7 @@ class Settings:
     results: Path | None = None  # where finished results go (default .grading/<a>/results)
     template: Path | None = None  # the gradebook snapshot each grading starts from
     render_figures: bool = False  # render matplotlib figures in the kernel (slower)
+    fork_server: bool = True  # bwrap: fork kernels from a pre-imported zygote (grade.forkserver)
 
     @property
     def results_dir(self) -> Path:
@@ -167,11 +169,92 @@ def _sandbox_settings(settings: Settings, work: Path) -> sandbox_mod.SandboxSett
     import nnbook
 
     src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
+    server = _fork_server(settings, work.parent) if settings.sandbox == "bwrap" and settings.fork_server else None
     return sandbox_mod.SandboxSettings(
         mode="bwrap" if settings.sandbox == "bwrap" else "limits", memory_mb=settings.memory_mb,
         hide=_hidden(settings, work), expose_ro=[src_dir, sys.prefix],
         # the kernel binds its ipc sockets in the runtime folder: writable
-        expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"))
+        expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"),
+        fork_server=str(server.socket) if server else "", fork_server_folder=str(work.parent) if server else "")
+
+
+# one fork server per grading worker process (and per assignment it grades); None: not usable here
+_FORK_SERVERS: dict[tuple[str, str], "forkserver.ForkServer | None"] = {}
+
+
+def worker_folder(settings: Settings) -> Path:
+    """This worker's grading folder: the submissions' folders and its fork server live in it."""
+    base = settings.workdir or Path(tempfile.gettempdir())
+    folder = base / f"nnz-{os.getpid()}"
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        atexit.register(_remove_worker_folder, folder)
+    return folder
+
+
+def remove_stale_worker_folders(base: Path) -> None:
+    """Remove the grading folders of workers that are gone (a stopped or replaced worker
+    cannot clean up after itself)."""
+    for folder in base.glob("nnz-*"):
+        pid = folder.name[4:]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
+def _remove_worker_folder(folder: Path) -> None:
+    for key, server in list(_FORK_SERVERS.items()):
+        if server is not None and server.folder == folder:
+            server.stop()
+            del _FORK_SERVERS[key]
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fork_server(settings: Settings, folder: Path):
+    """This worker's zygote for ``settings.assignment`` (started and probed on first use)."""
+    from nnbook.course.grade import forkserver
+
+    key = (settings.assignment, str(folder))
+    server = _FORK_SERVERS.get(key)
+    if server is not None and server.alive():
+        return server
+    if key in _FORK_SERVERS and server is None:
+        return None
+    source = sorted((settings.course / "source" / settings.assignment).glob("*.ipynb"))
+    preload = [m for nb in source for m in forkserver.preload_modules(nbformat.read(nb, as_version=4))]
+    view = _sandbox_settings_for_zygote(settings, folder)
+    env = {**os.environ, **_kernel_env(settings, folder)}
+    try:
+        server = forkserver.ForkServer(folder, view, list(dict.fromkeys(preload)), env, folder / "zygote.log")
+        scratch = folder / "probe"
+        scratch.mkdir(exist_ok=True)
+        ok = forkserver.probe(server, [str(scratch)], [str(folder)], str(folder / "zygote.log"))
+    except (OSError, RuntimeError) as exc:
+        server, ok = None, False
+        print(f"nnbook: the grading fork server did not start ({exc}); a new sandbox per kernel instead",
+              file=sys.stderr, flush=True)
+    if server is not None and not ok:
+        print(f"nnbook: the grading fork server cannot build a kernel's sandbox here (see {folder / 'zygote.log'}); "
+              "a new sandbox per kernel instead", file=sys.stderr, flush=True)
+        server.stop()
+        server = None
+    _FORK_SERVERS[key] = server
+    return server
+
+
+def _sandbox_settings_for_zygote(settings: Settings, folder: Path) -> sandbox_mod.SandboxSettings:
+    import nnbook
+
+    src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
+    return sandbox_mod.SandboxSettings(
+        mode="bwrap", memory_mb=settings.memory_mb,
+        hide=[h for h in _hidden(settings, folder) if h != str(folder)], expose_ro=[src_dir, sys.prefix],
+        expose_rw=[str(folder)], log=str(folder / "zygote.log"))
 
 
 def grading_config(settings: Settings, work: Path):
@@ -183,6 +266,9 @@ def grading_config(settings: Settings, work: Path):
     config.CourseDirectory.root = str(work)
     config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
     config.Execute.timeout = config.ExecutePreprocessor.timeout = settings.timeout
+    # every output is in once the last cell has run: kill the kernel rather than wait for
+    # it to exit (a graceful shutdown polls for 0.25 s, per submission)
+    config.Execute.shutdown_kernel = "immediate"
     config.IPCKernelManager.runtime_dir = str(work / "runtime")
     config.IPCKernelManager.kernel_env = _kernel_env(settings, work)
     if settings.sandbox != "none":
@@ -225,8 +311,7 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
     """Grade one submission in a temporary grading root; write and return its result."""
     course, a = settings.course, settings.assignment
     state = GradingState(course, a)
-    base = settings.workdir or Path(tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
+    base = worker_folder(settings)
     # short: the kernel's Unix socket paths (work/runtime/kernel-<uuid>-ipc-N) have a limit
     work = Path(tempfile.mkdtemp(prefix=f"nng-{student[:12]}-", dir=base))
     if len(str(work / "runtime")) > MAX_RUNTIME_PATH:
@@ -243,6 +328,7 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
         (work / "runtime").mkdir()
         error = _autograde(settings, work, student)
         result = _read_result(settings, work, student, reasons)
+        result["kernel"] = _kernel_kind(settings, work)
         if error and not result["reasons"]:
             result["reasons"].append(f"grading failed: {error[:300]}")
         _copy_autograded(course, work, a, student)
@@ -252,6 +338,15 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
     write_json_atomic(settings.results_dir / f"{student}.json", result)
     state.log_event(f"graded {student} {digest}")
     return result
+
+
+def _kernel_kind(settings: Settings, work: Path) -> str:
+    """How this submission's kernel ran: ``forked`` (from the worker's fork server, in a
+    sandbox of its own), ``bwrap`` (a new Python in a new sandbox), ``limits`` or ``none``."""
+    if settings.sandbox != "bwrap":
+        return settings.sandbox
+    view = work / "sandbox.json"
+    return "forked" if view.is_file() and sandbox_mod.SandboxSettings.read(view).fork_server else "bwrap"
 
 
 def zero_result(settings: Settings, student: str, digest: str, reason: str) -> dict:
@@ -407,7 +502,8 @@ def resolve_sandbox(mode: str) -> str:
 def grade(root: Path, course: Path, assignment: str, *, workers: int | None = None, timeout: int = 120,
           sandbox_mode: str = "auto", memory_mb: int = sandbox_mod.DEFAULT_MEMORY_MB,
           students: list[str] | None = None, workdir: Path | None = None, limit: int | None = None,
-          shard: tuple[int, int] | None = None, render_figures: bool = False, log=print) -> Summary:
+          shard: tuple[int, int] | None = None, render_figures: bool = False, fork_server: bool = True,
+          log=print) -> Summary:
     """Autograde every submission of ``assignment`` under ``course/submitted``.
 
     ``shard=(k, n)`` grades only the k-th of n slices of the class (:func:`in_shard`) into
@@ -420,7 +516,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     state = GradingState(course, assignment)
     state.results.mkdir(parents=True, exist_ok=True)
     state.done.mkdir(parents=True, exist_ok=True)
-    longest = Path(workdir or tempfile.gettempdir()) / ("nng-" + "x" * 21) / "runtime"
+    longest = Path(workdir or tempfile.gettempdir()) / ("nnz-" + "9" * 7) / ("nng-" + "x" * 21) / "runtime"
     if len(str(longest)) > MAX_RUNTIME_PATH:
         raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
                           f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
@@ -430,6 +526,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         raise CourseError(f"--shard {shard[0]}/{shard[1]}: K must be between 1 and N")
     settings = Settings(root=root.resolve(), course=course, assignment=assignment, timeout=timeout,
                         sandbox=summary.sandbox, memory_mb=memory_mb, workdir=workdir, render_figures=render_figures,
+                        fork_server=fork_server,
                         cells=grade_cells(course, assignment),
                         results=state.shard(*shard) if shard else None)
     settings.results_dir.mkdir(parents=True, exist_ok=True)
@@ -475,6 +572,8 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         signal.signal(signal.SIGTERM, _raise_interrupt)
     n_cells = sum(len(v) for v in settings.cells.values())
     cap = settings.timeout * (n_cells + 3) + 120  # wall clock for one submission
+    base = Path(workdir or tempfile.gettempdir())
+    remove_stale_worker_folders(base)
     try:
         _run_pool(settings, todo, workers, cap, finish, summary, log)
     except BaseException:
@@ -483,6 +582,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        remove_stale_worker_folders(base)
     summary.seconds = time.time() - started
     return summary
 

@@ -9,7 +9,7 @@ Sanitize pipeline (before nbgrader's own ``OverwriteCells``):
 Autograde pipeline (around nbgrader's ``Execute``):
 
 * :class:`SkipHeavyCells` blanks cells tagged ``heavy`` or ``skip-execution`` that are not
-  nbgrader cells (long demos that no graded cell depends on).
+  nbgrader cells (demonstrations), unless a later answer or test cell reads what one binds.
 * :class:`CheckOwnAnswers` marks each grade cell that uses a graded name the submission
   does not define in its own answer cell (:mod:`nnbook.ownership`).
 * :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`: a
@@ -35,6 +35,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 from nnbook import ownership
+from nnbook import dependencies
 from nnbook.course.grade import integrity
 
 SENTINEL_KEY = "nnbook_sentinel"
@@ -114,18 +115,21 @@ class NormalizeMetadata(NbGraderPreprocessor):
 
 
 class SkipHeavyCells(NbGraderPreprocessor):
-    """Blank long demonstration cells while grading (tags in ``skip_tags``)."""
+    """Blank demonstration cells while grading (tags in ``skip_tags``), unless a later
+    answer or test cell reads what one leaves behind (:mod:`nnbook.dependencies`):
+    then it runs, so a student's answer that uses a demonstration's variable still works."""
 
     skip_tags = List(Unicode(), ["heavy", "skip-execution"]).tag(config=True)
 
     def preprocess(self, nb, resources):
-        for index, cell in enumerate(nb.cells):
-            tags = set(cell.metadata.get("tags", []))
-            nbg = _nbgrader(cell)
-            if cell.cell_type == "code" and tags & set(self.skip_tags) and not (nbg.get("grade") or nbg.get("solution")):
-                cell.source = f"# skipped while grading (tagged {', '.join(sorted(tags & set(self.skip_tags)))})"
-                cell.outputs = []
-                _state(nb)["skipped"].append(f"cell {index}")
+        tags = set(self.skip_tags)
+        for index, needs in dependencies.needed_skipped_cells(nb, tags).items():
+            if needs:
+                continue
+            cell = nb.cells[index]
+            cell.source = f"# skipped while grading (tagged {', '.join(sorted(set(cell.metadata.get('tags', [])) & tags))})"
+            cell.outputs = []
+            _state(nb)["skipped"].append(f"cell {index}")
         return nb, resources
 
 

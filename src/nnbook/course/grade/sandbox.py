@@ -54,6 +54,8 @@ class SandboxSettings:
     expose_ro: list[str] = field(default_factory=list)  # ... and read-only paths inside them
     expose_rw: list[str] = field(default_factory=list)  # ... and writable ones
     log: str = ""  # where the kernel process's own stdout/stderr go
+    fork_server: str = ""  # the worker's fork server socket (nnbook.course.grade.forkserver), if any
+    fork_server_folder: str = ""  # the worker's grading folder, which the fork server sees
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -76,6 +78,11 @@ class SandboxedKernelManager(IPCKernelManager):
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
         if not self.settings_file:
             raise ValueError("SandboxedKernelManager.settings_file is not set")
+        settings = SandboxSettings.read(self.settings_file)
+        if settings.fork_server and os.path.exists(settings.fork_server):
+            relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "relay.py")
+            return [sys.executable, "-I", "-S", relay, settings.fork_server, self.settings_file,
+                    os.path.realpath(self.connection_file), *(extra_arguments or [])]
         return [sys.executable, "-m", "nnbook.course.grade.sandbox", self.settings_file,
                 os.path.realpath(self.connection_file), *(extra_arguments or [])]
 
@@ -96,11 +103,13 @@ def bwrap_available() -> bool:
     return done.returncode == 0
 
 
-def _set_limits(settings: SandboxSettings) -> None:
-    # RLIMIT_AS turns a memory bomb into a MemoryError in the student's cell; RLIMIT_FSIZE
-    # stops a disk-filling loop; no core dumps of student processes.
-    for limit, value in ((resource.RLIMIT_AS, settings.memory_mb * 2**20),
-                         (resource.RLIMIT_FSIZE, settings.file_mb * 2**20), (resource.RLIMIT_CORE, 0)):
+def set_limits(memory_mb: int, file_mb: int) -> None:
+    """RLIMIT_AS turns a memory bomb into a MemoryError in the student's cell; RLIMIT_FSIZE
+    stops a disk-filling loop; no core dumps of student processes (0: leave that limit)."""
+    for limit, value in ((resource.RLIMIT_AS, memory_mb * 2**20), (resource.RLIMIT_FSIZE, file_mb * 2**20),
+                         (resource.RLIMIT_CORE, 0)):
+        if value == 0 and limit != resource.RLIMIT_CORE:
+            continue
         try:
             resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):
@@ -118,8 +127,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def bwrap_argv(kernel_argv: list[str], cwd: str, settings: SandboxSettings) -> list[str]:
-    """The bubblewrap command line that runs ``kernel_argv`` with the course hidden."""
+def bwrap_argv(kernel_argv: list[str], cwd: str, settings: SandboxSettings, zygote: bool = False) -> list[str]:
+    """The bubblewrap command line that runs ``kernel_argv`` with the course hidden.
+
+    ``zygote``: for a fork server, whose children share this view; the hidden folders and
+    ``/dev`` are then read-only too, so no kernel can leave a file there for the next one
+    (each child mounts fresh scratch folders of its own: :mod:`nnbook.course.grade.forkserver`).
+    """
     argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
     # hide parents before children so that nested re-exposures survive
     for path in sorted(set(settings.hide), key=len):
@@ -131,6 +145,10 @@ def bwrap_argv(kernel_argv: list[str], cwd: str, settings: SandboxSettings) -> l
     for path in sorted(set(settings.expose_rw) | {cwd}, key=len):
         if os.path.exists(path):
             argv += ["--bind", path, path]
+    if zygote:
+        for path in ["/dev", *sorted(set(settings.hide), key=len)]:
+            if os.path.isdir(path):
+                argv += ["--remount-ro", path]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent",
              "--chdir", cwd, "--unsetenv", "JPY_PARENT_PID"]
     return argv + ["--", *kernel_argv]
@@ -143,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = SandboxSettings.read(argv[0])
     connection_file = os.path.abspath(argv[1])
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file, *argv[2:]]
-    _set_limits(settings)
+    set_limits(settings.memory_mb, settings.file_mb)
     _die_with_parent()
     if settings.log:  # the kernel's own chatter (not the student's output, which goes over ZMQ)
         fd = os.open(settings.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
