@@ -32,7 +32,7 @@ def server(tmp_path_factory):
     zygote = forkserver.ForkServer(folder, view, ["matplotlib.pyplot"], env, folder / "zygote.log")
     probe = folder / "probe"
     probe.mkdir()
-    assert forkserver.probe(zygote, [str(probe)], [str(folder)], str(folder / "zygote.log")), \
+    assert forkserver.probe(zygote, [str(probe)], [str(folder)], str(folder / "zygote.log"), [src, sys.prefix]), \
         (folder / "zygote.log").read_text()
     yield zygote
     zygote.stop()
@@ -43,7 +43,8 @@ def _work(server, name):
     work = server.folder / name
     for sub in ("home", "runtime"):
         (work / sub).mkdir(parents=True)
-    settings = sandbox.SandboxSettings(expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"),
+    src = str(Path(forkserver.__file__).resolve().parents[3])
+    settings = sandbox.SandboxSettings(expose_ro=[src, sys.prefix], expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"),
                                        fork_server=str(server.socket), fork_server_folder=str(server.folder))
     return work, settings.write(work / "sandbox.json")
 
@@ -104,12 +105,16 @@ def test_a_kernel_is_forked_preloaded_and_sees_only_its_own_folders(server):
         f"print(sorted(os.listdir({str(server.folder)!r})))",
         f"print(os.path.exists({str(server.folder / 'gradebook.db')!r}), os.path.exists('/work'))",
         "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])",
+        # a module nobody preloaded: the package is there (read-only) even when it lives under /tmp
+        "import nnbook.engine, os\ntry:\n    open(os.path.join(os.path.dirname(nnbook.engine.__file__), 'x'), 'w')\n"
+        "except OSError as e:\n    print(type(e).__name__)",
     ]))
     assert out[0] == "True True"  # imported before the kernel started: it was forked
     assert out[1] == f"['{work.parent.parent.name}'] {work}" or out[1].endswith(str(work))
     assert out[2] == "['one']"  # this submission's folder only, not the zygote's or others'
     assert out[3].startswith("False")
     assert out[4] == "0000000000000000"  # no capability left
+    assert out[5] in ("OSError", "PermissionError")  # read-only: EROFS
 
 
 def test_nothing_a_kernel_leaves_behind_reaches_the_next(server):

@@ -13,8 +13,9 @@ For each submission it forks a child which, before any student code runs:
 * enters new user, mount, pid, network, IPC and UTS namespaces: no network, no sight of the
   zygote or of any other process, and everything the kernel starts dies with it;
 * mounts fresh tmpfs on ``/tmp``, ``/dev/shm`` and the worker's grading folder, then binds
-  back only this submission's notebook folder, home and runtime folder: nothing another
-  submission or an earlier kernel wrote is visible, and the grading files are not;
+  back only this submission's notebook folder, home and runtime folder (and, read-only, the
+  package and the virtualenv, in case they live under ``/tmp``): nothing another submission
+  or an earlier kernel wrote is visible, and the grading files are not;
 * drops every capability and sets ``no_new_privs`` (mounts inherited from the zygote's
   sandbox are locked: they cannot be lifted to reveal what they hide);
 * runs ipykernel on the connection file, as ``python -m ipykernel_launcher -f`` does.
@@ -54,7 +55,8 @@ from nnbook.course.grade.sandbox import bwrap_argv, set_limits
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
+MS_PRIVATE, MS_RELATIME = 1 << 18, 1 << 21
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # what every kernel imports while it starts (ipykernel imports its debugger lazily: 0.2 s)
@@ -110,14 +112,17 @@ def _enter_namespaces() -> None:
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
 
 
-def _private_view(keep: list[str], hide: list[str]) -> None:
-    """Fresh tmpfs on ``SCRATCH`` and ``hide``, with only ``keep`` bound back (writable)."""
+def _private_view(keep: list[str], hide: list[str], read_only: list[str]) -> None:
+    """Fresh tmpfs on ``SCRATCH`` and ``hide``; only ``keep`` bound back (writable), and
+    ``read_only`` (the package and the virtualenv, which may live under ``/tmp``) read-only."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    held = {path: os.open(path, os.O_PATH) for path in keep}  # reachable after they are hidden
+    # reachable through these after they are hidden
+    held = [(path, os.open(path, os.O_PATH), False) for path in read_only if os.path.exists(path)]
+    held += [(path, os.open(path, os.O_PATH), True) for path in keep]
     for target in [*SCRATCH, *hide]:
         if os.path.isdir(target):
             _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    for path, fd in sorted(held.items()):
+    for path, fd, writable in sorted(held, key=lambda h: len(h[0])):  # parents before children
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(path, exist_ok=True)
         else:
@@ -125,6 +130,12 @@ def _private_view(keep: list[str], hide: list[str]) -> None:
             if not os.path.exists(path):
                 open(path, "w").close()
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        flags = os.statvfs(path).f_flag
+        if not writable and not flags & os.ST_RDONLY:
+            # a remount must keep the flags the mount has (a user namespace cannot drop them)
+            kept = flags & (os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept
+                   | (MS_RELATIME if flags & os.ST_RELATIME else 0))
         os.close(fd)
 
 
@@ -146,7 +157,7 @@ def _init(request: dict) -> None:
     """
     code = 1
     try:
-        _private_view(request["keep"], request["hide"])
+        _private_view(request["keep"], request["hide"], request.get("read_only", []))
         os.chdir(request["cwd"])
         _drop_capabilities()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -416,10 +427,10 @@ def request(server_socket: str, message: dict, timeout: float = 60) -> int:
     return int(json.loads(reply.split(b"\n", 1)[0])["exit"])
 
 
-def probe(server: ForkServer, keep: list[str], hide: list[str], log: str) -> bool:
+def probe(server: ForkServer, keep: list[str], hide: list[str], log: str, read_only: list[str] = ()) -> bool:
     """Whether a child can build its sandbox here (namespaces, mounts, no capabilities)."""
-    message = {"probe": True, "keep": keep, "hide": hide, "cwd": keep[0], "env": {}, "log": log,
-               "memory_mb": 0, "file_mb": 0}
+    message = {"probe": True, "keep": keep, "hide": hide, "read_only": list(read_only), "cwd": keep[0],
+               "env": {}, "log": log, "memory_mb": 0, "file_mb": 0}
     try:
         return request(str(server.socket), message) == 0
     except (OSError, ValueError, KeyError):

@@ -233,7 +233,7 @@ def _fork_server(settings: Settings, folder: Path):
         server = forkserver.ForkServer(folder, view, list(dict.fromkeys(preload)), env, folder / "zygote.log")
         scratch = folder / "probe"
         scratch.mkdir(exist_ok=True)
-        ok = forkserver.probe(server, [str(scratch)], [str(folder)], str(folder / "zygote.log"))
+        ok = forkserver.probe(server, [str(scratch)], [str(folder)], str(folder / "zygote.log"), view.expose_ro)
     except (OSError, RuntimeError) as exc:
         server, ok = None, False
         print(f"nnbook: the grading fork server did not start ({exc}); a new sandbox per kernel instead",

@@ -25,6 +25,7 @@ def main(argv: list) -> int:
         settings = json.load(f)
     message = {"start": {"connection_file": os.path.abspath(connection_file), "args": args, "cwd": os.getcwd(),
                          "env": dict(os.environ), "keep": sorted({*settings["expose_rw"], os.getcwd()}),
+                         "read_only": settings["expose_ro"],
                          "hide": [settings["fork_server_folder"]], "log": settings["log"],
                          "memory_mb": settings["memory_mb"], "file_mb": settings["file_mb"]}}
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
