@@ -145,6 +145,19 @@ def test_killing_the_relay_kills_the_kernel_and_all_it_started(server):
     assert not _descendants(zygote) - before
 
 
+def test_a_garbled_request_does_not_stop_the_fork_server(server):
+    import socket
+
+    for garbage in (b"not json\n", b"[1, 2]\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(10)
+            conn.connect(str(server.socket))
+            conn.sendall(garbage)
+            assert conn.recv(100) == b""  # dropped
+    assert server.alive()
+    assert asyncio.run(_run(server, "after-garbage", ["print(6 * 7)"])) == ["42"]
+
+
 def test_preload_modules_are_the_instructor_cells_imports():
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import numpy as np\nfrom nnbook.plots import OKABE_ITO\n%matplotlib inline"),

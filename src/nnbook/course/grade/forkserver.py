@@ -285,7 +285,14 @@ class _Zygote:
         self.buffers[conn] += data
         while b"\n" in self.buffers.get(conn, b""):
             line, self.buffers[conn] = self.buffers[conn].split(b"\n", 1)
-            message = json.loads(line)
+            try:
+                message = json.loads(line)
+                if not isinstance(message, dict):
+                    raise ValueError(line)
+            except ValueError:  # not a relay: drop the connection, keep serving
+                self._kill(conn, signal.SIGKILL)
+                self._close(conn)
+                return
             if "signal" in message:
                 self._kill(conn, int(message["signal"]))
             elif "start" in message and conn not in self.kernels:

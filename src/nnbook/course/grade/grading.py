@@ -169,7 +169,9 @@ def _sandbox_settings(settings: Settings, work: Path) -> sandbox_mod.SandboxSett
     import nnbook
 
     src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
-    server = _fork_server(settings, work.parent) if settings.sandbox == "bwrap" and settings.fork_server else None
+    # rendering figures needs the kernel's own matplotlib backend, chosen as it starts: not forked
+    forked = settings.sandbox == "bwrap" and settings.fork_server and not settings.render_figures
+    server = _fork_server(settings, work.parent) if forked else None
     return sandbox_mod.SandboxSettings(
         mode="bwrap" if settings.sandbox == "bwrap" else "limits", memory_mb=settings.memory_mb,
         hide=_hidden(settings, work), expose_ro=[src_dir, sys.prefix],
