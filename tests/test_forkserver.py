@@ -135,6 +135,20 @@ def test_nothing_a_kernel_leaves_behind_reaches_the_next(server):
     assert out[2] == "[]"  # not the zygote's memory, nor any other process's
 
 
+def test_a_user_namespace_of_its_own_cannot_lift_the_hiding_mounts(server):
+    # a single-threaded child of the kernel makes a user namespace (where it has every
+    # capability) and tries to unmount what hides the grading folder: the mounts are locked
+    secret = server.folder / "gradebook.db"
+    attack = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "print(libc.unshare(0x10000000 | 0x00020000))\n"
+              "print([libc.umount2(t, 2) for t in (b'/tmp', b'/dev/shm', b'/')])\n"
+              f"print(os.path.exists({str(secret)!r}))")
+    out = asyncio.run(_run(server, "escape", [
+        f"import subprocess, sys\nprint(subprocess.run([sys.executable, '-c', {attack!r}], capture_output=True, "
+        "text=True).stdout)"]))
+    assert out[0].split("\n") == ["0", "[-1, -1, -1]", "False"]
+
+
 def test_killing_the_relay_kills_the_kernel_and_all_it_started(server):
     zygote = server.process.pid
     before = _descendants(zygote)

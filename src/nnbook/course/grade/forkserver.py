@@ -16,8 +16,8 @@ For each submission it forks a child which, before any student code runs:
   back only this submission's notebook folder, home and runtime folder (and, read-only, the
   package and the virtualenv, in case they live under ``/tmp``): nothing another submission
   or an earlier kernel wrote is visible, and the grading files are not;
-* drops every capability and sets ``no_new_privs`` (mounts inherited from the zygote's
-  sandbox are locked: they cannot be lifted to reveal what they hide);
+* drops every capability and sets ``no_new_privs`` (the hiding mounts are locked: even a
+  process that makes a user namespace of its own cannot unmount them to see what they hide);
 * runs ipykernel on the connection file, as ``python -m ipykernel_launcher -f`` does.
 
 The zygote is not dumpable (``PR_SET_DUMPABLE``), so no child can read or write its memory
