@@ -26,7 +26,10 @@ BUILTINS = set(dir(builtins))
 
 def cell_names(source: str) -> tuple[set[str], set[str]]:
     """(names the cell binds at top level, global names it reads, in nested scopes too)."""
-    tree = ownership.parse(source)
+    return _names(ownership.parse(source))
+
+
+def _names(tree: ast.Module | None) -> tuple[set[str], set[str]]:
     if tree is None:
         return set(), set()
     table = symtable.symtable(ast.unparse(tree), "<cell>", "exec")
@@ -53,6 +56,11 @@ def _definitions(tree: ast.Module | None) -> set[str]:
     return out
 
 
+def _graded(cell) -> bool:
+    nbg = cell.metadata.get("nbgrader", {}) or {}
+    return bool(nbg.get("grade") or nbg.get("solution"))
+
+
 def needed_skipped_cells(nb, skip_tags: set[str]) -> dict[int, set[str]]:
     """Cell index -> names that later answer or test cells read from that skippable cell.
 
@@ -60,19 +68,15 @@ def needed_skipped_cells(nb, skip_tags: set[str]) -> dict[int, set[str]]:
     an nbgrader cell; it is *needed* when the result is not empty.
     """
     cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    names = {i: cell_names(c.source) for i, c in cells}
-    definitions = set().union(*(_definitions(ownership.parse(c.source)) for _, c in cells)) if cells else set()
+    trees = {i: ownership.parse(c.source) for i, c in cells}  # parsed once: this runs per submission
+    names = {i: _names(tree) for i, tree in trees.items()}
+    definitions = set().union(set(), *(_definitions(tree) for tree in trees.values()))
     needed: dict[int, set[str]] = {}
     for index, cell in cells:
-        nbg = cell.metadata.get("nbgrader", {}) or {}
-        if not set(cell.metadata.get("tags", [])) & skip_tags or nbg.get("grade") or nbg.get("solution"):
+        if not set(cell.metadata.get("tags", [])) & skip_tags or _graded(cell):
             continue
         bound, reads = names[index]
         touched = bound | (reads - definitions - BUILTINS)
-        later = set()
-        for other, c in cells:
-            meta = c.metadata.get("nbgrader", {}) or {}
-            if other > index and (meta.get("grade") or meta.get("solution")):
-                later |= names[other][1]
+        later = set().union(set(), *(names[other][1] for other, c in cells if other > index and _graded(c)))
         needed[index] = touched & later
     return needed

@@ -37,6 +37,9 @@ class RandomShift:
     standardising) and cuts out an H x W window at a random offset per image, so each
     image moves by ``dy, dx`` in ``-max_shift..max_shift`` and keeps its shape. The offsets
     come from a private generator seeded with ``seed``: the same run gives the same shifts.
+    Written here rather than taken from torchvision: its ``RandomAffine(translate=...)``,
+    called on a batch, draws one shift for the whole batch, and draws it from torch's global
+    generator.
     """
 
     def __init__(self, max_shift: int = 2, seed: int = 0):

@@ -51,6 +51,7 @@ import sys
 import time
 from pathlib import Path
 
+from nnbook.course.grade import relay
 from nnbook.course.grade.sandbox import bwrap_argv, set_limits
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -394,12 +395,9 @@ class ForkServer:
     def __init__(self, folder: Path, sandbox, preload: list[str], env: dict[str, str], log: Path):
         self.folder = folder
         self.socket = folder / "zygote.sock"
-        home = folder / "zygote-home"
-        home.mkdir(parents=True, exist_ok=True)
+        Path(env["HOME"]).mkdir(parents=True, exist_ok=True)  # the zygote's own (kernels get theirs)
         command = [sys.executable, "-m", "nnbook.course.grade.forkserver", str(self.socket), *preload]
         argv = bwrap_argv(command, str(folder), sandbox, zygote=True)
-        env = {**env, "HOME": str(home), "MPLCONFIGDIR": str(home / ".matplotlib"),
-               "IPYTHONDIR": str(home / ".ipython")}
         with open(log, "ab") as out:
             self.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                             start_new_session=True)
@@ -419,27 +417,12 @@ class ForkServer:
         self.process.wait()
 
 
-def request(server_socket: str, message: dict, timeout: float = 60) -> int:
-    """Start one child with ``message`` and wait for its exit code (used by :func:`probe`)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(timeout)
-        conn.connect(server_socket)
-        conn.sendall(json.dumps({"start": message}).encode() + b"\n")
-        reply = b""
-        while b"\n" not in reply:
-            chunk = conn.recv(4096)
-            if not chunk:
-                return -1
-            reply += chunk
-    return int(json.loads(reply.split(b"\n", 1)[0])["exit"])
-
-
 def probe(server: ForkServer, keep: list[str], hide: list[str], log: str, read_only: list[str] = ()) -> bool:
     """Whether a child can build its sandbox here (namespaces, mounts, no capabilities)."""
     message = {"probe": True, "keep": keep, "hide": hide, "read_only": list(read_only), "cwd": keep[0],
                "env": {}, "log": log, "memory_mb": 0, "file_mb": 0}
     try:
-        return request(str(server.socket), message) == 0
+        return relay.request(str(server.socket), {"start": message}, timeout=60) == 0
     except (OSError, ValueError, KeyError):
         return False
 

@@ -24,7 +24,6 @@ again, every other one is graded. ``events.log`` records each grading, one line 
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import shutil
@@ -165,19 +164,24 @@ def _kernel_env(settings: Settings, work: Path) -> dict[str, str]:
     return env
 
 
-def _sandbox_settings(settings: Settings, work: Path) -> sandbox_mod.SandboxSettings:
+def _view(settings: Settings, hide: list[str], writable: list[str], log: Path, **extra) -> sandbox_mod.SandboxSettings:
+    """A sandbox that hides ``hide``, shows the installed package and virtualenv read-only
+    and ``writable`` writable: a kernel's, or a fork server's."""
     import nnbook
 
     src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
+    return sandbox_mod.SandboxSettings(
+        mode="bwrap" if settings.sandbox == "bwrap" else "limits", memory_mb=settings.memory_mb, hide=hide,
+        expose_ro=[src_dir, sys.prefix], expose_rw=writable, log=str(log), **extra)
+
+
+def _sandbox_settings(settings: Settings, work: Path) -> sandbox_mod.SandboxSettings:
     # rendering figures needs the kernel's own matplotlib backend, chosen as it starts: not forked
     forked = settings.sandbox == "bwrap" and settings.fork_server and not settings.render_figures
     server = _fork_server(settings, work.parent) if forked else None
-    return sandbox_mod.SandboxSettings(
-        mode="bwrap" if settings.sandbox == "bwrap" else "limits", memory_mb=settings.memory_mb,
-        hide=_hidden(settings, work), expose_ro=[src_dir, sys.prefix],
-        # the kernel binds its ipc sockets in the runtime folder: writable
-        expose_rw=[str(work / "home"), str(work / "runtime")], log=str(work / "kernel.log"),
-        fork_server=str(server.socket) if server else "", fork_server_folder=str(work.parent) if server else "")
+    # the kernel binds its ipc sockets in the runtime folder: writable
+    return _view(settings, _hidden(settings, work), [str(work / "home"), str(work / "runtime")], work / "kernel.log",
+                 fork_server=str(server.socket) if server else "", fork_server_folder=str(work.parent) if server else "")
 
 
 # one fork server per grading worker process (and per assignment it grades); None: not usable here
@@ -185,12 +189,12 @@ _FORK_SERVERS: dict[tuple[str, str], "forkserver.ForkServer | None"] = {}
 
 
 def worker_folder(settings: Settings) -> Path:
-    """This worker's grading folder: the submissions' folders and its fork server live in it."""
+    """This worker's grading folder: the submissions' folders and its fork server live in it
+    (removed by the main process once the worker is gone: :func:`remove_stale_worker_folders`;
+    the fork server dies with the worker, bubblewrap's ``--die-with-parent``)."""
     base = settings.workdir or Path(tempfile.gettempdir())
     folder = base / f"nnz-{os.getpid()}"
-    if not folder.is_dir():
-        folder.mkdir(parents=True)
-        atexit.register(_remove_worker_folder, folder)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -209,14 +213,6 @@ def remove_stale_worker_folders(base: Path) -> None:
             pass  # another user's live process
 
 
-def _remove_worker_folder(folder: Path) -> None:
-    for key, server in list(_FORK_SERVERS.items()):
-        if server is not None and server.folder == folder:
-            server.stop()
-            del _FORK_SERVERS[key]
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def _fork_server(settings: Settings, folder: Path):
     """This worker's zygote for ``settings.assignment`` (started and probed on first use)."""
     from nnbook.course.grade import forkserver
@@ -229,34 +225,26 @@ def _fork_server(settings: Settings, folder: Path):
         return None
     source = sorted((settings.course / "source" / settings.assignment).glob("*.ipynb"))
     preload = [m for nb in source for m in forkserver.preload_modules(nbformat.read(nb, as_version=4))]
-    view = _sandbox_settings_for_zygote(settings, folder)
-    env = {**os.environ, **_kernel_env(settings, folder)}
+    log = folder / "zygote.log"
+    # the zygote's own sandbox: the worker folder writable, hidden folders read-only (bwrap_argv)
+    view = _view(settings, [h for h in _hidden(settings, folder) if h != str(folder)], [str(folder)], log)
+    env = {**os.environ, **_kernel_env(settings, folder / "zygote")}
     try:
-        server = forkserver.ForkServer(folder, view, list(dict.fromkeys(preload)), env, folder / "zygote.log")
+        server = forkserver.ForkServer(folder, view, list(dict.fromkeys(preload)), env, log)
         scratch = folder / "probe"
         scratch.mkdir(exist_ok=True)
-        ok = forkserver.probe(server, [str(scratch)], [str(folder)], str(folder / "zygote.log"), view.expose_ro)
+        ok = forkserver.probe(server, [str(scratch)], [str(folder)], str(log), view.expose_ro)
     except (OSError, RuntimeError) as exc:
         server, ok = None, False
         print(f"nnbook: the grading fork server did not start ({exc}); a new sandbox per kernel instead",
               file=sys.stderr, flush=True)
     if server is not None and not ok:
-        print(f"nnbook: the grading fork server cannot build a kernel's sandbox here (see {folder / 'zygote.log'}); "
+        print(f"nnbook: the grading fork server cannot build a kernel's sandbox here (see {log}); "
               "a new sandbox per kernel instead", file=sys.stderr, flush=True)
         server.stop()
         server = None
     _FORK_SERVERS[key] = server
     return server
-
-
-def _sandbox_settings_for_zygote(settings: Settings, folder: Path) -> sandbox_mod.SandboxSettings:
-    import nnbook
-
-    src_dir = str(Path(nnbook.__file__).resolve().parent.parent)
-    return sandbox_mod.SandboxSettings(
-        mode="bwrap", memory_mb=settings.memory_mb,
-        hide=[h for h in _hidden(settings, folder) if h != str(folder)], expose_ro=[src_dir, sys.prefix],
-        expose_rw=[str(folder)], log=str(folder / "zygote.log"))
 
 
 def grading_config(settings: Settings, work: Path):
@@ -427,10 +415,6 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
     for notebook, cells in settings.cells.items():
         for gid, pts in cells.items():
             grades.setdefault(notebook, {}).setdefault(gid, {"score": 0.0, "max": pts})
-    if flags:
-        # integrity findings: no credit from the first affected cell on (already scored 0
-        # by FinalizeGrading); the whole submission is flagged for review.
-        pass
     return {"grades": grades, "reasons": reasons, "flags": flags, "timestamp": timestamp}
 
 

@@ -28,15 +28,23 @@ def main(argv: list) -> int:
                          "read_only": settings["expose_ro"],
                          "hide": [settings["fork_server_folder"]], "log": settings["log"],
                          "memory_mb": settings["memory_mb"], "file_mb": settings["file_mb"]}}
+    return request(server, message, forward_signals=True)
+
+
+def request(server: str, message: dict, forward_signals: bool = False, timeout: float | None = None) -> int:
+    """Send ``message`` to the fork server and wait for the kernel's exit code (the protocol:
+    one JSON line each way; ``{"signal": n}`` lines forward signals; EOF kills the kernel)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
     conn.connect(server)
     conn.sendall(json.dumps(message).encode() + b"\n")
 
     def forward(signum, _frame):
         conn.sendall(json.dumps({"signal": signum}).encode() + b"\n")
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, forward)
+    if forward_signals:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, forward)
     reply = b""
     while b"\n" not in reply:
         chunk = conn.recv(4096)
@@ -45,7 +53,6 @@ def main(argv: list) -> int:
         reply += chunk
     code = json.loads(reply.split(b"\n", 1)[0])["exit"]
     return code if code >= 0 else 128 - code
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
