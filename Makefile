@@ -98,5 +98,5 @@ selfcheck: setup
 test-grading: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests/test_grading_trust.py \
 	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
-	    tests/test_integrity.py tests/test_similarity.py tests/test_grading_plan.py tests/test_forkserver.py \
+	    tests/test_integrity.py tests/test_similarity.py tests/test_grading_plan.py tests/test_forkserver.py tests/test_kernels.py \
 	    tests/test_dependencies.py

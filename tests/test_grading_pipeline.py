@@ -6,6 +6,7 @@ The fixture assignment is released once for the module; each test grades a copy.
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -118,8 +119,6 @@ def test_forked_kernels_grade_as_new_sandboxes_do(released, tmp_path):
 
 
 def test_folders_of_workers_that_are_gone_are_removed(tmp_path):
-    import os
-
     from nnbook.course.grade.grading import remove_stale_worker_folders
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -257,3 +256,25 @@ def test_nbgrader_zip_collect_with_the_lms_plugins(released, tmp_path):
     submitted = sorted(p.relative_to(course / "submitted").as_posix() for p in (course / "submitted").rglob("*.ipynb"))
     assert submitted == [f"1001/{gs.ASSIGNMENT}/{gs.NOTEBOOK}", f"1002/{gs.ASSIGNMENT}/{gs.NOTEBOOK}"], done.stderr
     assert not list(tmp_path.rglob("escape_1003*"))  # the unsafe entry was not written anywhere
+
+
+def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatch):
+    # each submission's gradebook copy is at the same path in a worker, with one engine kept
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from nnbook.course.grade.grading import reuse_gradebook_engines
+
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # alembic
+    reuse_gradebook_engines()
+    path, url = tmp_path / "gradebook.db", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    for student in ("first", "second"):
+        if path.exists():
+            path.unlink()
+        with Gradebook(url) as gb:
+            gb.add_student(student)
+        with Gradebook(url) as gb:
+            assert [s.id for s in gb.students] == [student]
+    with Gradebook(url) as first, Gradebook(url) as second:
+        assert first.engine is second.engine

@@ -7,6 +7,7 @@ checks one promise on the gradebook, the grading state, the CSV, the feedback or
 
 import csv
 import json
+import re
 import socket
 import sys
 import threading
@@ -39,6 +40,7 @@ EXPECTED = {  # student -> (score, reason fragment or None, flagged)
     "rebound": (3, "square is bound again outside its answer cell", False),
     "stealer": (3, "integrity flag (static check)", True),
     "forged": (1, "integrity flag: no credit from ch90-square-tests on", True),
+    "silenced": (1, "integrity flag: no credit from ch90-square-tests on", True),
     "network": (4, None, False),
 }
 
@@ -122,6 +124,21 @@ def test_heavy_cells_are_skipped(graded):
     assert "timeout" not in graded["rows"]["reference"]["reason"]
     nb = json.loads((graded["course"] / "autograded" / "reference" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
     assert any("skipped while grading" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_sentinel_reports_stay_out_of_the_graded_notebooks(graded):
+    # the sentinel reports in each grade cell's output; the grader removes every report line
+    for student in EXPECTED:
+        path = graded["course"] / "autograded" / student / gs.ASSIGNMENT / gs.NOTEBOOK
+        if not path.is_file():
+            continue
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", ""))
+                assert not re.search(r"^S[0-9a-f]{16} ", text, re.M), (student, text[:200])
+    findings = [f for f in done(graded, "silenced")["flags"] if f["kind"] == "runtime"]
+    assert findings and "could not run" in findings[0]["findings"][0], findings
 
 
 def test_sandbox_hides_course_files(graded):

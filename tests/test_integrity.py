@@ -1,8 +1,9 @@
-"""The static scan (nnbook.course.grade.integrity): genuine findings, and none on the course's own code."""
+"""The static scan and the runtime sentinel (nnbook.course.grade.integrity): genuine findings, none on the course's own code."""
 
 import nbformat
 import pytest
 
+from nnbook.course.grade import integrity
 from nnbook.course.grade.integrity import scan_cell
 from nnbook.course.paths import chapters
 
@@ -48,3 +49,41 @@ def _student_visible_code(chapter):
 def test_every_chapters_reference_answers_and_demo_cells_scan_clean(chapter):
     findings = {index: scan_cell(source) for index, source in _student_visible_code(chapter)}
     assert {i: f for i, f in findings.items() if f} == {}
+
+
+def _shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell(user_ns={})
+
+
+def test_the_sentinel_reports_at_the_start_of_each_grade_cell(capsys):
+    token, grade = "S0123456789abcdef", "assert 1 + 1 == 2"
+    shell = _shell()
+    shell.run_cell(integrity.setup_code(token, [(grade, "g-tests")]))
+    capsys.readouterr()
+    reports = {}
+    for name, source in (("answer", "x = 1"), ("grade", grade), ("copy", grade), ("again", grade)):
+        shell.run_cell(source)
+        out = [{"output_type": "stream", "name": "stdout", "text": capsys.readouterr().out}]
+        reports[name] = integrity.parse_check(out, token)
+        assert not "".join(o["text"] for o in integrity.without_reports(out, token))  # all was the report
+    # a student's copy of a public test cell reports too, and takes nothing from the grade cell
+    assert reports == {"answer": None, "grade": [], "copy": [], "again": []}
+
+
+def test_the_sentinel_reports_what_was_replaced(capsys):
+    import numpy
+
+    token, grade = "S0123456789abcdef", "pass"
+    shell = _shell()
+    shell.run_cell(integrity.setup_code(token, [(grade, "g-tests")]))
+    genuine = numpy.allclose
+    try:
+        shell.run_cell("import numpy\nnumpy.allclose = lambda *a, **k: True")
+        capsys.readouterr()
+        shell.run_cell(grade)
+        found = integrity.parse_check([{"output_type": "stream", "text": capsys.readouterr().out}], token)
+    finally:
+        numpy.allclose = genuine
+    assert found == ["numpy.allclose"]

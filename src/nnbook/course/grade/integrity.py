@@ -13,14 +13,16 @@ first affected one on, since monkeypatching affects every test that runs after i
   calling frame), ``ctypes``, IPython hooks, string literals naming course files, and
   calls of the builtins ``eval``/``exec``/``compile`` (by name or through ``builtins``;
   ``model.eval()`` and ``re.compile`` are other functions).
-* :func:`setup_code` / :func:`check_code` are cells inserted while grading: the first runs
-  before any student code and keeps the identities of the functions the tests rely on;
-  one before each grade cell reports, with a per-run token, any that changed.
+* :func:`setup_code` is a cell inserted while grading before any student code: it keeps the
+  identities of the functions the tests rely on and, from an IPython ``pre_run_cell`` hook,
+  reports with a per-run token at the start of each grade cell (recognised by its source)
+  any that changed; :func:`parse_check` reads a report, :func:`without_reports` removes them.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 
 from nnbook import ownership
@@ -131,8 +133,8 @@ def scan_cell(source: str) -> list[str]:
 SENTINEL_PREFIX = "NNBOOK-SENTINEL"
 
 _SETUP = r'''
-def _nnbook_sentinel(token):
-    import builtins, sys, types, json
+def _nnbook_sentinel(token, labels):
+    import builtins, sys, types, json, hashlib
     import numpy, numpy.testing
     import nnbook.checks as checks
     skip = {"input", "raw_input", "exit", "quit", "help", "copyright", "credits", "license", "display", "get_ipython"}
@@ -172,32 +174,56 @@ def _nnbook_sentinel(token):
         if "solutions" in sys.modules or any(m.startswith("solutions.") for m in list(sys.modules)):
             bad.append("solutions imported")
         print_("%s %s %s" % (token, label, dumps(bad[:20])))
+        flush()
+
+    # the digest of each grade cell's source -> its label: a cell with that very source (the
+    # grade cell, or a student's copy of a public test cell) reports when it starts
+    grade_cells = dict(reversed(labels))
+    flush, sha256 = sys.stdout.flush, hashlib.sha256
+
+    def before_cell(info):
+        label = grade_cells.get(sha256(info.raw_cell.encode()).hexdigest())
+        if label is not None:
+            check(label)
 
     holder = types.ModuleType("_nnbook_sentinel_" + token)
     holder.check = check
     sys.modules[holder.__name__] = holder
+    shell.events.register("pre_run_cell", before_cell)
 
 
-_nnbook_sentinel(__TOKEN__)
+_nnbook_sentinel(__TOKEN__, __LABELS__)
 del _nnbook_sentinel
 '''
 
 
-def setup_code(token: str) -> str:
-    return _SETUP.replace("__TOKEN__", repr(token))
+def setup_code(token: str, labels: list[tuple[str, str]]) -> str:
+    """The sentinel's cell; ``labels``: (source, label) of each grade cell, in order."""
+    digests = [(hashlib.sha256(source.encode()).hexdigest(), label) for source, label in labels]
+    return _SETUP.replace("__TOKEN__", repr(token)).replace("__LABELS__", repr(digests))
 
 
-def check_code(token: str, label: str) -> str:
-    return f"__import__('sys').modules['_nnbook_sentinel_{token}'].check({json.dumps(label)})"
+def without_reports(outputs: list, token: str) -> list:
+    """``outputs`` without the sentinel's report lines (and without streams left empty)."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") == "stream" and token in out.get("text", ""):
+            lines = out["text"].splitlines(keepends=True)
+            out["text"] = "".join(line for line in lines if not line.startswith(token + " "))
+            if not out["text"]:
+                continue
+        kept.append(out)
+    return kept
 
 
-def parse_check(outputs: list, token: str, label: str) -> list[str] | None:
-    """The violations a check cell reported, or None when it reported nothing."""
+def parse_check(outputs: list, token: str) -> list[str] | None:
+    """The violations the sentinel reported in a grade cell's outputs, or None when it
+    reported nothing."""
     for out in outputs:
         if out.get("output_type") == "stream":
             for line in out.get("text", "").splitlines():
                 parts = line.split(" ", 2)
-                if len(parts) == 3 and parts[0] == token and parts[1] == label:
+                if len(parts) == 3 and parts[0] == token:
                     try:
                         return list(json.loads(parts[2]))
                     except ValueError:

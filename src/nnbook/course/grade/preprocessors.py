@@ -9,19 +9,22 @@ Sanitize pipeline (before nbgrader's own ``OverwriteCells``):
 Autograde pipeline (around nbgrader's ``Execute``):
 
 * :class:`SkipHeavyCells` blanks cells tagged ``heavy`` or ``skip-execution`` that are not
-  nbgrader cells (demonstrations), unless a later answer or test cell reads what one binds.
+  nbgrader cells (demonstrations), unless a later answer or test cell reads what one binds;
+  a blanked cell is not sent to the kernel at all.
 * :class:`CheckOwnAnswers` marks each grade cell that uses a graded name the submission
   does not define in its own answer cell (:mod:`nnbook.ownership`).
 * :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`: a
   finding flags the submission for review, it never costs points) and inserts the runtime
-  sentinel cells: one before any student code, one before each grade cell.
+  sentinel's setup cell before any student code; the sentinel then reports at the start of
+  each grade cell, from an IPython ``pre_run_cell`` hook (no extra cell, no extra round trip
+  to the kernel: twelve of them were a tenth of grading a ch01 submission).
 * :class:`SafeExecute` is nbgrader's ``Execute`` that survives a dead kernel (``os._exit``,
   a segfault, a kill): what ran is kept, nothing after it runs. It caps each cell's output
   and gives up on a kernel that ignores two interrupts in a row.
 * :class:`FinalizeGrading` turns every grade cell that did not run, that uses a name the
   student does not own, or that ran after a runtime integrity finding, into a failure (an error output, so ``SaveAutoGrades`` scores it 0:
   nbgrader on its own scores a grade cell without outputs as *passing*, nbgrader#427),
-  removes the sentinel cells, and writes the reasons to ``metadata.nnbook_grading``.
+  removes the sentinel's cell and its reports, and writes the reasons to ``metadata.nnbook_grading``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from nnbook import dependencies
 from nnbook.course.grade import integrity
 
 SENTINEL_KEY = "nnbook_sentinel"
+SKIPPED_KEY = "nnbook_skipped"
 NOT_OWN_KEY = "nnbook_not_own"
 RAN_KEY = "nnbook_ran"
 META_KEY = "nnbook_grading"
@@ -129,12 +133,14 @@ class SkipHeavyCells(NbGraderPreprocessor):
             cell = nb.cells[index]
             cell.source = f"# skipped while grading (tagged {', '.join(sorted(set(cell.metadata.get('tags', [])) & tags))})"
             cell.outputs = []
+            cell.metadata[SKIPPED_KEY] = True
             _state(nb)["skipped"].append(f"cell {index}")
         return nb, resources
 
 
 class InsertSentinels(NbGraderPreprocessor):
-    """Static scan of student cells, then the runtime sentinel cells around the grade cells."""
+    """Static scan of student cells, then the runtime sentinel's setup cell, which reports at
+    the start of every grade cell (recognised by its source)."""
 
     def preprocess(self, nb, resources):
         token = "S" + secrets.token_hex(8)
@@ -149,13 +155,8 @@ class InsertSentinels(NbGraderPreprocessor):
                 state["flags"].append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static",
                                        "findings": found})
                 cell.metadata["nnbook_flagged"] = True
-        cells = [self._cell(integrity.setup_code(token), "setup", "nnbook-setup")]
-        for cell in nb.cells:
-            if is_grade_cell(cell):
-                gid = _nbgrader(cell)["grade_id"]
-                cells.append(self._cell(integrity.check_code(token, gid), "check", f"nnbook-check-{gid}"))
-            cells.append(cell)
-        nb.cells = cells
+        labels = [(cell.source, _nbgrader(cell)["grade_id"]) for cell in nb.cells if is_grade_cell(cell)]
+        nb.cells = [self._cell(integrity.setup_code(token, labels), "setup", "nnbook-setup"), *nb.cells]
         return nb, resources
 
     @staticmethod
@@ -200,7 +201,8 @@ class SafeExecute(Execute):
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
-        if self._dead or cell.cell_type != "code":
+        skipped = cell.metadata.pop(SKIPPED_KEY, False)  # blanked by SkipHeavyCells: not sent
+        if self._dead or cell.cell_type != "code" or skipped:
             return cell, resources
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
@@ -231,7 +233,7 @@ class SafeExecute(Execute):
     @staticmethod
     def _label(cell, index) -> str:
         if cell.metadata.get(SENTINEL_KEY):
-            return "an integrity check cell"
+            return "the integrity setup cell"
         return _nbgrader(cell).get("grade_id") or f"cell {index}"
 
     def output(self, outs, msg, display_id, cell_index):
@@ -266,16 +268,16 @@ class FinalizeGrading(NbGraderPreprocessor):
         cells = []
         for index, cell in enumerate(nb.cells):
             role = cell.metadata.get(SENTINEL_KEY)
-            if role == "check":
-                label = cell.source.rsplit("(", 1)[-1].strip(')"\' ')
-                ran = cell.metadata.get(RAN_KEY) is True
-                found = integrity.parse_check(cell.get("outputs", []), token, label) if ran else None
-                if ran and found is None:
+            if is_grade_cell(cell) and cell.metadata.get(RAN_KEY) in (True, "died"):
+                label = _nbgrader(cell)["grade_id"]
+                found = integrity.parse_check(cell.get("outputs", []), token)
+                if found is None and cell.metadata[RAN_KEY] is True:  # a dead kernel may not have sent it
                     found = ["the integrity check could not run (output suppressed or machinery replaced)"]
                 if found:
                     state["flags"].append({"cell": label, "kind": "runtime", "findings": found})
                     tainted_from = tainted_from or label
-                continue
+            if cell.cell_type == "code" and token:  # from every cell: a student may run a copy of a test
+                cell.outputs = integrity.without_reports(cell.get("outputs", []), token)
             if role == "setup":
                 if cell.metadata.get(RAN_KEY) is True and any(o.get("output_type") == "error" for o in cell.outputs):
                     state["flags"].append({"cell": "setup", "kind": "runtime", "findings": ["integrity setup failed"]})
