@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -262,13 +263,16 @@ def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatc
     # each submission's gradebook copy is at the same path in a worker, with one engine kept
     import nbgrader.api
     from nbgrader.api import Gradebook
+    from sqlalchemy import text
 
     from nnbook.course.grade.grading import reuse_gradebook_engines
 
     monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # alembic
-    reuse_gradebook_engines()
-    path, url = tmp_path / "gradebook.db", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    (tmp_path / "scratch").mkdir()
+    reuse_gradebook_engines(tmp_path / "scratch")
+    path = tmp_path / "scratch" / "gradebook.db"
+    url = f"sqlite:///{path}"
     for student in ("first", "second"):
         if path.exists():
             path.unlink()
@@ -278,3 +282,9 @@ def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatc
             assert [s.id for s in gb.students] == [student]
     with Gradebook(url) as first, Gradebook(url) as second:
         assert first.engine is second.engine
+    # a throw-away copy in a worker's folder does not wait for the disk; any other gradebook does
+    course = f"sqlite:///{tmp_path / 'course.db'}"
+    shutil.copy(path, tmp_path / "course.db")
+    for db, synchronous in ((url, 0), (course, 2)):
+        with Gradebook(db) as gb:
+            assert gb.db.execute(text("PRAGMA synchronous")).scalar() == synchronous, db
