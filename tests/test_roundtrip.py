@@ -16,6 +16,7 @@ flag; the other two must score 0.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -126,6 +127,9 @@ def test_reference_answers_typed_into_the_release_score_full_marks(student_path,
     assert max_score > 0
     assert score == max_score and row["flagged"] == "False" and row["reason"] == "", \
         f"{chapter.assignment}: the reference answers score {score:g}/{max_score:g}: {row}"
+    # graded as a class is graded: in a kernel forked from the worker's fork server
+    done = student_path.course / ".grading" / chapter.assignment / "done" / "reference.json"
+    assert json.loads(done.read_text())["kernel"] == "forked"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.assignment for c in CHAPTERS])
