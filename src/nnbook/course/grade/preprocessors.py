@@ -268,7 +268,7 @@ class FinalizeGrading(NbGraderPreprocessor):
         cells = []
         for index, cell in enumerate(nb.cells):
             role = cell.metadata.get(SENTINEL_KEY)
-            if is_grade_cell(cell) and cell.metadata.get(RAN_KEY) in (True, "died"):
+            if token and is_grade_cell(cell) and cell.metadata.get(RAN_KEY) in (True, "died"):
                 label = _nbgrader(cell)["grade_id"]
                 found = integrity.parse_check(cell.get("outputs", []), token)
                 if found is None and cell.metadata[RAN_KEY] is True:  # a dead kernel may not have sent it
