@@ -60,7 +60,7 @@ def _shell():
 def test_the_sentinel_reports_at_the_start_of_each_grade_cell(capsys):
     token, grade = "S0123456789abcdef", "assert 1 + 1 == 2"
     shell = _shell()
-    shell.run_cell(integrity.setup_code(token, [(grade, "g-tests")]))
+    shell.run_cell(integrity.setup_code(token, [grade]))
     capsys.readouterr()
     reports = {}
     for name, source in (("answer", "x = 1"), ("grade", grade), ("copy", grade), ("again", grade)):
@@ -77,7 +77,7 @@ def test_the_sentinel_reports_what_was_replaced(capsys):
 
     token, grade = "S0123456789abcdef", "pass"
     shell = _shell()
-    shell.run_cell(integrity.setup_code(token, [(grade, "g-tests")]))
+    shell.run_cell(integrity.setup_code(token, [grade]))
     genuine = numpy.allclose
     try:
         shell.run_cell("import numpy\nnumpy.allclose = lambda *a, **k: True")

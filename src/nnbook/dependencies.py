@@ -91,3 +91,8 @@ def needed_skipped_cells(nb, skip_tags: set[str]) -> dict[int, set[str]]:
         later = set().union(set(), *(names[other][1] for other, c in cells if other > index and _graded(c)))
         needed[index] = touched & later
     return needed
+
+
+def cells_to_skip(nb, skip_tags: set[str]) -> list[int]:
+    """The skippable cells that no later answer or test cell reads from (grader and self-check)."""
+    return [index for index, needs in needed_skipped_cells(nb, skip_tags).items() if not needs]

@@ -26,9 +26,8 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
 
     nb = nbformat.read(path, as_version=4)
     skip = {"skip-execution"} | ({"heavy"} if skip_heavy else set())
-    for index, needs in dependencies.needed_skipped_cells(nb, skip).items():
-        if not needs:  # as the grader does: a demonstration an answer reads from still runs
-            nb.cells[index].source = "# skipped by the self-check"
+    for index in dependencies.cells_to_skip(nb, skip):  # as the grader: a demo an answer reads from runs
+        nb.cells[index].source = "# skipped by the self-check"
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
                             resources={"metadata": {"path": str(path.parent.resolve())}})

@@ -141,6 +141,11 @@ class Settings:
     def results_dir(self) -> Path:
         return self.results or GradingState(self.course, self.assignment).results
 
+    @property
+    def scratch(self) -> Path:
+        """Where the workers' grading folders go (``--workdir``, else the system's temporary folder)."""
+        return Path(self.workdir or tempfile.gettempdir())
+
 
 def _hidden(settings: Settings, work: Path) -> list[str]:
     import nnbook
@@ -192,8 +197,7 @@ def worker_folder(settings: Settings) -> Path:
     """This worker's grading folder: the submissions' folders and its fork server live in it
     (removed by the main process once the worker is gone: :func:`remove_stale_worker_folders`;
     the fork server dies with the worker, bubblewrap's ``--die-with-parent``)."""
-    base = settings.workdir or Path(tempfile.gettempdir())
-    folder = base / f"nnz-{os.getpid()}"
+    folder = settings.scratch / f"nnz-{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -306,12 +310,11 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
     # (reuse_gradebook_engines); short: the kernel's Unix socket paths
     # (work/runtime/kernel-<uuid>-ipc-N) have a limit
     work = worker_folder(settings) / "nng"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
     if len(str(work / "runtime")) > MAX_RUNTIME_PATH:
-        shutil.rmtree(work, ignore_errors=True)
         raise CourseError(f"grading folder {work} is too long for the kernel's ipc sockets "
                           f"(at most {MAX_RUNTIME_PATH} characters); choose a shorter --workdir")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
     started = time.time()
     reasons: list[str] = []
     try:
@@ -506,10 +509,6 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     state = GradingState(course, assignment)
     state.results.mkdir(parents=True, exist_ok=True)
     state.done.mkdir(parents=True, exist_ok=True)
-    longest = Path(workdir or tempfile.gettempdir()) / ("nnz-" + "9" * 7) / "nng" / "runtime"
-    if len(str(longest)) > MAX_RUNTIME_PATH:
-        raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
-                          f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
     workers = workers or os.cpu_count() or 1
     summary = Summary(workers=workers, sandbox=resolve_sandbox(sandbox_mode))
     if shard is not None and not (1 <= shard[0] <= shard[1]):
@@ -519,6 +518,10 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
                         fork_server=fork_server,
                         cells=grade_cells(course, assignment),
                         results=state.shard(*shard) if shard else None)
+    longest = settings.scratch / ("nnz-" + "9" * 7) / "nng" / "runtime"  # a worker's grading folder
+    if len(str(longest)) > MAX_RUNTIME_PATH:
+        raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
+                          f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     # each shard its own copy: shards may start at once on one shared file system
     template = state.template(shard)
@@ -562,8 +565,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         signal.signal(signal.SIGTERM, _raise_interrupt)
     n_cells = sum(len(v) for v in settings.cells.values())
     cap = settings.timeout * (n_cells + 3) + 120  # wall clock for one submission
-    base = Path(workdir or tempfile.gettempdir())
-    remove_stale_worker_folders(base)
+    remove_stale_worker_folders(settings.scratch)
     try:
         _run_pool(settings, todo, workers, cap, finish, summary, log)
     except BaseException:
@@ -572,7 +574,7 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        remove_stale_worker_folders(base)
+        remove_stale_worker_folders(settings.scratch)
     summary.seconds = time.time() - started
     return summary
 
@@ -590,7 +592,7 @@ def _run_pool(settings, todo, workers, cap, finish, summary, log) -> None:
     if not todo:
         return
     pool = ProcessPool(max_workers=min(workers, len(todo)), initializer=_init_worker,
-                       initargs=(str(settings.workdir or tempfile.gettempdir()),),
+                       initargs=(str(settings.scratch),),
                        context=mp.get_context("spawn"))
     try:
         futures = {pool.schedule(_grade_task, args=(settings, student, digest), timeout=cap): (student, digest)

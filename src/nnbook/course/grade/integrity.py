@@ -130,11 +130,9 @@ def scan_cell(source: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- runtime
-SENTINEL_PREFIX = "NNBOOK-SENTINEL"
-
 _SETUP = r'''
-def _nnbook_sentinel(token, labels):
-    import builtins, sys, types, json, hashlib
+def _nnbook_sentinel(token, grade_cells):
+    import builtins, sys, json, hashlib
     import numpy, numpy.testing
     import nnbook.checks as checks
     skip = {"input", "raw_input", "exit", "quit", "help", "copyright", "credits", "license", "display", "get_ipython"}
@@ -156,10 +154,10 @@ def _nnbook_sentinel(token, labels):
     genuine = {name: value for _, where, name, value in watched if where == "nnbook.checks" and name in checks.__all__}
     genuine.update(np=numpy, numpy=numpy)
     missing = object()
-    dumps, getattr_, id_, print_ = json.dumps, getattr, id, print
+    dumps, getattr_, print_ = json.dumps, getattr, print
     shell = get_ipython()
 
-    def check(label):
+    def check():
         bad = []
         for owner, where, name, value in watched:
             if getattr_(owner, name, missing) is not value:
@@ -173,34 +171,29 @@ def _nnbook_sentinel(token, labels):
                 bad.append("notebook name " + name)
         if "solutions" in sys.modules or any(m.startswith("solutions.") for m in list(sys.modules)):
             bad.append("solutions imported")
-        print_("%s %s %s" % (token, label, dumps(bad[:20])))
+        print_(token + " " + dumps(bad[:20]))
         flush()
 
-    # the digest of each grade cell's source -> its label: a cell with that very source (the
-    # grade cell, or a student's copy of a public test cell) reports when it starts
-    grade_cells = dict(reversed(labels))
+    # the digests of the grade cells' sources: a cell with that very source (the grade cell,
+    # or a student's copy of a public test cell) reports when it starts
     flush, sha256 = sys.stdout.flush, hashlib.sha256
 
     def before_cell(info):
-        label = grade_cells.get(sha256(info.raw_cell.encode()).hexdigest())
-        if label is not None:
-            check(label)
+        if sha256(info.raw_cell.encode()).hexdigest() in grade_cells:
+            check()
 
-    holder = types.ModuleType("_nnbook_sentinel_" + token)
-    holder.check = check
-    sys.modules[holder.__name__] = holder
     shell.events.register("pre_run_cell", before_cell)
 
 
-_nnbook_sentinel(__TOKEN__, __LABELS__)
+_nnbook_sentinel(__TOKEN__, __DIGESTS__)
 del _nnbook_sentinel
 '''
 
 
-def setup_code(token: str, labels: list[tuple[str, str]]) -> str:
-    """The sentinel's cell; ``labels``: (source, label) of each grade cell, in order."""
-    digests = [(hashlib.sha256(source.encode()).hexdigest(), label) for source, label in labels]
-    return _SETUP.replace("__TOKEN__", repr(token)).replace("__LABELS__", repr(digests))
+def setup_code(token: str, grade_sources: list[str]) -> str:
+    """The sentinel's cell; ``grade_sources``: the source of each grade cell."""
+    digests = sorted({hashlib.sha256(source.encode()).hexdigest() for source in grade_sources})
+    return _SETUP.replace("__TOKEN__", repr(token)).replace("__DIGESTS__", repr(digests))
 
 
 def without_reports(outputs: list, token: str) -> list:
@@ -222,10 +215,10 @@ def parse_check(outputs: list, token: str) -> list[str] | None:
     for out in outputs:
         if out.get("output_type") == "stream":
             for line in out.get("text", "").splitlines():
-                parts = line.split(" ", 2)
-                if len(parts) == 3 and parts[0] == token:
+                parts = line.split(" ", 1)
+                if len(parts) == 2 and parts[0] == token:
                     try:
-                        return list(json.loads(parts[2]))
+                        return list(json.loads(parts[1]))
                     except ValueError:
                         return None
     return None

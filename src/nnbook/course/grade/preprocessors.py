@@ -127,9 +127,7 @@ class SkipHeavyCells(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         tags = set(self.skip_tags)
-        for index, needs in dependencies.needed_skipped_cells(nb, tags).items():
-            if needs:
-                continue
+        for index in dependencies.cells_to_skip(nb, tags):
             cell = nb.cells[index]
             cell.source = f"# skipped while grading (tagged {', '.join(sorted(set(cell.metadata.get('tags', [])) & tags))})"
             cell.outputs = []
@@ -155,8 +153,8 @@ class InsertSentinels(NbGraderPreprocessor):
                 state["flags"].append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static",
                                        "findings": found})
                 cell.metadata["nnbook_flagged"] = True
-        labels = [(cell.source, _nbgrader(cell)["grade_id"]) for cell in nb.cells if is_grade_cell(cell)]
-        nb.cells = [self._cell(integrity.setup_code(token, labels), "setup", "nnbook-setup"), *nb.cells]
+        grade_sources = [cell.source for cell in nb.cells if is_grade_cell(cell)]
+        nb.cells = [self._cell(integrity.setup_code(token, grade_sources), "setup", "nnbook-setup"), *nb.cells]
         return nb, resources
 
     @staticmethod
