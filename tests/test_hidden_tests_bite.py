@@ -5,6 +5,12 @@ put into a chapter's answer cell. The chapter's graded cells then run in order, 
 grading: the wrong answer must pass the public part of the target test cell and fail once
 its hidden part runs. Only the first code cell (imports) and the nbgrader cells run, so a
 case costs seconds. Other chapters can add their cases to MUTANTS.
+
+While grading, each submission gets hidden inputs of its own (``checks.case_seed(key,
+student)``), so a mistake that only some draws expose would keep full marks for the other
+students. The second test grades every mutant's target cell as 30 different students would
+see it: the mistake must lose the cell for each of them (fixed edge cases appended to the
+random draws are how an exercise guarantees this).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import io
 import nbformat
 import pytest
 
+from nnbook import checks
 from nnbook.course.paths import chapters, repo_root
 
 ROOT = repo_root()
@@ -79,9 +86,13 @@ MUTANTS = [
 ]
 
 
-def _graded_run(nb, target: str) -> tuple[str | None, str | None]:
-    """Run the imports and graded cells up to ``target``; return why its public part and its
-    whole cell failed (None when they passed)."""
+HIDDEN = "### BEGIN HIDDEN TESTS"
+STUDENT_IDS = [f"student{i:02d}" for i in range(30)]
+
+
+def _cells_before(nb, target: str) -> tuple[dict, str]:
+    """Run the imports and the graded cells before ``target`` (as grading does, an earlier
+    cell failing does not stop the run); return the namespace and the target cell's source."""
     namespace: dict = {}
     first = next(c for c in nb.cells if c.cell_type == "code")
     with contextlib.redirect_stdout(io.StringIO()):
@@ -90,32 +101,59 @@ def _graded_run(nb, target: str) -> tuple[str | None, str | None]:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell is first or cell.cell_type != "code" or not grade_id:
                 continue
-            if grade_id != target:
-                try:
-                    exec(cell.source, namespace)
-                except Exception:  # an earlier cell failing does not stop grading either
-                    pass
-                continue
-            outcome = []
-            for source in (cell.source.partition("### BEGIN HIDDEN TESTS")[0], cell.source):
-                try:
-                    exec(source, namespace)
-                    outcome.append(None)
-                except Exception as exc:  # noqa: BLE001 - any failure is the signal
-                    outcome.append(f"{type(exc).__name__}: {exc}")
-            return outcome[0], outcome[1]
+            if grade_id == target:
+                return namespace, cell.source
+            try:
+                exec(cell.source, namespace)
+            except Exception:  # noqa: BLE001 - an earlier cell failing does not stop grading either
+                pass
     raise AssertionError(f"no test cell {target!r}")
 
 
-@pytest.mark.parametrize("chapter, answer, right, wrong, target", MUTANTS, ids=[m[1] + ":" + m[4] for m in MUTANTS])
-def test_a_plausible_wrong_answer_passes_the_public_tests_and_fails_a_hidden_one(monkeypatch, chapter, answer, right,
-                                                                                wrong, target):
+def _failure(source: str, namespace: dict) -> str | None:
+    """Why ``source`` failed when run in ``namespace``, or None when it passed."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(source, namespace)
+    except Exception as exc:  # noqa: BLE001 - any failure is the signal
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _mutated(monkeypatch, chapter, answer, right, wrong):
     monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(ROOT))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(PATHS[chapter], as_version=4)
     (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == answer]
     assert cell.source.count(right) == 1, f"{answer}: the reference answer no longer contains {right!r}"
     cell.source = cell.source.replace(right, wrong)
-    public, hidden = _graded_run(nb, target)
+    return nb
+
+
+IDS = [m[1] + ":" + m[4] for m in MUTANTS]
+
+
+@pytest.mark.parametrize("chapter, answer, right, wrong, target", MUTANTS, ids=IDS)
+def test_a_plausible_wrong_answer_passes_the_public_tests_and_fails_a_hidden_one(monkeypatch, chapter, answer, right,
+                                                                                wrong, target):
+    namespace, source = _cells_before(_mutated(monkeypatch, chapter, answer, right, wrong), target)
+    public = _failure(source.partition(HIDDEN)[0], namespace)
     assert public is None, f"{target}: the public tests already catch the mistake ({public}); pick a subtler one"
+    hidden = _failure(source, namespace)
     assert hidden is not None, f"{target}: the hidden tests do not catch {wrong!r} in {answer}"
+
+
+@pytest.mark.parametrize("chapter, answer, right, wrong, target", MUTANTS, ids=IDS)
+def test_a_plausible_wrong_answer_loses_the_cell_for_every_student(monkeypatch, chapter, answer, right, wrong, target):
+    namespace, source = _cells_before(_mutated(monkeypatch, chapter, answer, right, wrong), target)
+    assert HIDDEN in source, f"{target} has no hidden tests"
+    real = checks.case_seed
+    escaped = []
+    for student in STUDENT_IDS:
+        # grading seeds each hidden test with the key and the student (GiveHiddenInputs)
+        monkeypatch.setattr(checks, "case_seed", lambda key, submission=None, _student=student: real(key, _student))
+        if _failure(source, namespace) is None:
+            escaped.append(student)
+    assert not escaped, (f"{target}: {wrong!r} in {answer} keeps full marks for {len(escaped)} of "
+                         f"{len(STUDENT_IDS)} students ({', '.join(escaped[:5])}...): append the edge case "
+                         f"that exposes it to every student's cases")
