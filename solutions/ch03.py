@@ -105,17 +105,19 @@ def deep_chain(x0, depth, a):
     return [v.data, x.grad]
 
 
-def gradient_check_program(leaves, ops, h):
-    """The gradient check of a program: analytic and numeric gradients, and whether they disagree."""
-    def f(values):
-        return _build(values, ops)[-1]
-
+def _analytic_and_numeric(leaves, ops, h):
     leaf_nodes = _build(leaves, ops)
     leaf_nodes[-1].backward()
     analytic = np.array([n.grad for n in leaf_nodes[:len(leaves)]])
-    numeric = numerical_grad(lambda v: f(list(v)).data, np.array(leaves, dtype=float), eps=h)
+    numeric = numerical_grad(lambda v: _build(list(v), ops)[-1].data, np.array(leaves, dtype=float), eps=h)
+    return analytic, numeric
+
+
+def gradient_check_program(leaves, ops, h):
+    """The gradient check of a program: analytic and numeric gradients, and the worst relative error (a number)."""
+    analytic, numeric = _analytic_and_numeric(leaves, ops, h)
     errors = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)
-    return [analytic, numeric, bool(errors.max() > 0.1)]
+    return [analytic, numeric, float(errors.max(initial=0.0))]
 
 
 def _test_function(A, c):
@@ -201,14 +203,42 @@ def _deep_chains(rng, n):
             for _ in range(min(n, 4))]
 
 
+# Gradient checks in every student's cases. The relative error of a correct engine is round-off and truncation;
+# these cases keep it far from the errors that the plausible wrong formulas give (an absolute error, a relative
+# error over |a| + |n|, no floor): gradients far below and far above 1, and cut graphs whose analytic gradient is
+# too small, too large, or 0.
+FIXED_CHECKS = [
+    ([0.7], [["tanh", 0, 0], ["*c", 1, 1e-6]], 1e-4),  # gradient 6e-7, correct
+    ([15.0], [["exp", 0, 0]], 1e-4),  # gradient 3.3e6, correct: absolute error ~5e-3, relative ~2e-9
+    ([0.4], [["*c", 0, 1e-6], ["detach", 1, 0], ["*", 2, 0]], 1e-4),  # cut, tiny: analytic half the numeric
+    ([2.0], [["*c", 0, 1e3], ["*", 1, 1], ["detach", 1, 0], ["*", 3, 1], ["-", 2, 4]], 1e-4),  # cut: numeric 0, analytic 2e6
+    ([1.5], [["*", 0, 0], ["+", 1, 1], ["detach", 0, 0], ["*", 3, 0], ["-", 2, 4]], 1e-4),  # cut: analytic 3x, numeric 2x
+    ([1.5], [["detach", 0, 0], ["*c", 1, 2.0], ["*", 2, 0]], 1e-6),  # the public example: analytic 3, numeric 6
+    ([0.3, 2.0], [["tanh", 0, 0], ["*c", 2, 3.0]], 1e-4),  # the second leaf is unused: 0 and 0
+    ([-0.5, 1.2], [["relu", 0, 0], ["*", 2, 1], ["+", 3, 1]], 1e-4),  # a closed ReLU gate: 0 and 0 for the first leaf
+    ([1.0], [["**", 0, 3.0]], 0.1),  # h = 0.1 given: numeric 3.01, relative error 0.0033
+    ([3.0, -2.0], [["*", 0, 1], ["*c", 2, 1e5], ["tanh", 0, 0], ["+", 3, 4]], 1e-4),  # gradients 2e5 and 3e5
+]
+
+
+def _well_conditioned(leaves, program, h):
+    """A random check whose relative error is the same for every correct engine: each gradient exactly 0 or
+    well above the round-off of the centred difference (about 1e-16 |f| / h)."""
+    analytic, numeric = _analytic_and_numeric(leaves, program, h)
+    both = np.concatenate([analytic, numeric])
+    return bool(np.all((both == 0) | (np.abs(both) > 1e-2)))
+
+
 def _checked_programs(rng, n):
     cases = []
-    for k in range(n):
-        ops = _ALL_OPS + (["detach", "detach"] if k % 2 else [])
+    while len(cases) < n:
+        ops = _ALL_OPS + (["detach", "detach"] if len(cases) % 2 else [])
         leaves, program = _random_program(rng, ops, int(rng.integers(1, 5)), int(rng.integers(3, 15)),
                                           away_from_kinks=0.05)
-        cases.append((leaves, program, float(rng.choice([1e-4, 1e-3]))))
-    return cases
+        h = float(rng.choice([1e-4, 1e-3]))
+        if _well_conditioned(leaves, program, h):
+            cases.append((leaves, program, h))
+    return cases + FIXED_CHECKS
 
 
 def _vector_functions(rng, n):
