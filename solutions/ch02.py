@@ -46,7 +46,8 @@ def _logits(rng, n):
         scale = [1.0, 10.0, 100.0, 1000.0][i % 4]
         offset = float(rng.choice([0.0, 1000.0, -1000.0, 5000.0]))
         cases.append((rng.standard_normal(shape) * scale + offset,))
-    return cases + [(np.array([1000.0, 1000.0]),), (np.array([[-1000.0, 0.0, 1000.0], [3.0, 3.0, 3.0]]),)]
+    return cases + [(np.array([1000.0, 1000.0]),), (np.array([[-1000.0, 0.0, 1000.0], [3.0, 3.0, 3.0]]),),
+                    (np.array([-1000.0, -1000.5]),), (np.array([7.0]),)] + [(Z,) for Z in FAR_APART_LOGITS + TIED_LOGITS]
 
 
 def _binary(rng, n):
@@ -58,7 +59,9 @@ def _binary(rng, n):
             p[rng.integers(0, m, 2 if m > 1 else 1)] = rng.choice([0.0, 1.0])
         y = rng.integers(0, 2, m).astype(float) if i % 4 else rng.uniform(0, 1, m)
         cases.append((p, y, float(rng.choice([1e-12, 1e-7, 1e-3]))))
-    return cases
+    # certain predictions against soft targets: both ends of the clip matter; one sample; p exactly 1/2
+    return cases + [(np.array([0.0, 1.0]), np.array([0.5, 0.5]), 1e-12), (np.array([1.0, 0.0, 0.5]), np.array([0.0, 1.0, 1.0]), 1e-3),
+                    (np.array([0.5]), np.array([0.3]), 1e-12)]
 
 
 def _saturated(rng, n):
@@ -80,7 +83,10 @@ def _categorical(rng, n):
             P[0, rng.integers(0, k)] = 1.0
         Y = np.eye(k)[rng.integers(0, k, m)] if i % 5 else softmax(rng.standard_normal((m, k)))
         cases.append((P, Y, float(rng.choice([1e-12, 1e-6]))))
-    return cases
+    # a zero probability for a class with soft weight; certain and right; one sample
+    return cases + [(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([[0.5, 0.5], [1.0, 0.0]]), 1e-12),
+                    (np.array([[1.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0]]), 1e-12),
+                    (np.array([[0.2, 0.3, 0.5]]), np.array([[0.0, 0.0, 1.0]]), 1e-6)]
 
 
 def _samples(rng, n):
@@ -90,7 +96,10 @@ def _samples(rng, n):
         if i % 3 == 0:
             y[0] = 100.0  # an outlier
         cases.append((y, "mse" if i % 2 else "mae"))
-    return cases
+    # one target; all tied; an even count with an outlier (any point between the middle two is a median)
+    return cases + [(np.array([3.5]), "mae"), (np.array([3.5]), "mse"), (np.full(4, 2.0), "mae"),
+                    (np.array([1.0, 2.0, 3.0, 100.0]), "mae"), (np.array([1.0, 2.0, 3.0, 100.0]), "mse"),
+                    (np.array([-5.0, 0.0, 0.0, 0.0, 7.0]), "mae")]
 
 
 def _knots(rng, n):
@@ -99,7 +108,26 @@ def _knots(rng, n):
         m = int(rng.integers(2, 10))
         knots = np.sort(rng.uniform(-3, 3, m))
         cases.append((knots, rng.standard_normal(m), float(rng.uniform(1, 200))))
-    return cases
+    # one step; a flat function (zero output weights); uneven knots; an integer steepness
+    return cases + [(np.array([0.0, 1.0]), np.array([2.0, -1.0]), 10.0), (np.array([-1.0, 0.0, 2.0]), np.full(3, 4.0), 5.0),
+                    (np.array([0.0, 0.1, 3.0, 3.5]), np.array([1.0, 0.0, 2.0, -2.0]), 40)]
+
+
+# Logits in every student's cases: rows whose maxima differ by about 1000 (shifting by the batch's maximum instead
+# of each row's turns a row into 0/0 or log 0), ties, a single row, a single class.
+FAR_APART_LOGITS = [
+    np.array([[1000.0, 999.0, 998.0], [0.0, 1.0, 2.0], [-1000.0, -1001.0, -999.5]]),
+    np.array([[0.0, 800.0, 0.0], [2.0, 1.0, 0.1]]),
+    np.array([[-1200.0, -1000.0], [5.0, 5.0]]),
+]
+TIED_LOGITS = [np.array([[3.0, 3.0, 3.0], [-2.0, 7.0, 7.0]]), np.array([[0.5, -0.5]]), np.array([[4.0], [-1000.0]])]
+
+
+def _onehot_and_soft(Z):
+    k = Z.shape[1]
+    onehot = np.eye(k)[np.arange(len(Z)) % k]
+    soft = np.full(Z.shape, 1.0 / k)
+    return onehot, soft
 
 
 # ------------------------- activations, the softmax Jacobian, cross-entropy from logits
@@ -132,7 +160,8 @@ def _pre_activations(scales):
             if z.size and i % 4 == 0:
                 z.flat[0] = 0.0  # the kink of ReLU
             cases.append((z,))
-        return cases + [(np.array([-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]),)]
+        return cases + [(np.array([-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]),), (np.array(0.0),),
+                        (np.zeros((0,)),), (np.array([[-710.0, -709.0], [709.0, 710.0]]),)]
     return make
 
 
@@ -141,7 +170,7 @@ def _jacobian_logits(rng, n):
     for i in range(n):
         shape = (int(rng.integers(1, 6)),) if i % 2 else (int(rng.integers(1, 4)), int(rng.integers(1, 5)))
         cases.append((rng.standard_normal(shape) * [1.0, 10.0, 100.0][i % 3] + float(rng.choice([0.0, 1000.0, -1000.0])),))
-    return cases
+    return cases + [(Z,) for Z in FAR_APART_LOGITS + TIED_LOGITS]
 
 
 def _logits_and_targets(rng, n):
@@ -151,6 +180,8 @@ def _logits_and_targets(rng, n):
         Z = rng.standard_normal((m, k)) * [1.0, 10.0, 300.0][i % 3] + float(rng.choice([0.0, 1000.0]))
         Y = np.eye(k)[rng.integers(0, k, m)] if i % 4 else softmax(rng.standard_normal((m, k)))
         cases.append((Z, Y))
+    for Z in FAR_APART_LOGITS + TIED_LOGITS:
+        cases.extend((Z, Y) for Y in _onehot_and_soft(Z))
     return cases
 
 

@@ -105,17 +105,19 @@ def deep_chain(x0, depth, a):
     return [v.data, x.grad]
 
 
-def gradient_check_program(leaves, ops, h):
-    """The gradient check of a program: analytic and numeric gradients, and whether they disagree."""
-    def f(values):
-        return _build(values, ops)[-1]
-
+def _analytic_and_numeric(leaves, ops, h):
     leaf_nodes = _build(leaves, ops)
     leaf_nodes[-1].backward()
     analytic = np.array([n.grad for n in leaf_nodes[:len(leaves)]])
-    numeric = numerical_grad(lambda v: f(list(v)).data, np.array(leaves, dtype=float), eps=h)
+    numeric = numerical_grad(lambda v: _build(list(v), ops)[-1].data, np.array(leaves, dtype=float), eps=h)
+    return analytic, numeric
+
+
+def gradient_check_program(leaves, ops, h):
+    """The gradient check of a program: analytic and numeric gradients, and the worst relative error (a number)."""
+    analytic, numeric = _analytic_and_numeric(leaves, ops, h)
     errors = np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)
-    return [analytic, numeric, bool(errors.max() > 0.1)]
+    return [analytic, numeric, float(errors.max(initial=0.0))]
 
 
 def _test_function(A, c):
@@ -129,6 +131,19 @@ def gradient_of_test_function(A, c, x, h):
 
 
 # ---------------------------------------------------------------- random inputs
+# Local rules at their edges, in every student's cases (op, a, b, upstream, same).
+FIXED_LOCAL = {
+    "+": [("+", 0.0, 0.0, 1.0, False), ("+", 2.5, 0.0, -3.0, True)],
+    "*": [("*", 0.0, 4.0, 2.0, False), ("*", -1.5, 0.0, 0.5, True)],
+    "+c": [("+c", 1.0, 0.0, 2.0, False)],
+    "*c": [("*c", 3.0, 0.0, -1.0, False)],
+    "**": [("**", -2.0, 3.0, 1.5, False), ("**", 4.0, 0.5, -2.0, False), ("**", 5.0, 1.0, 3.0, False)],
+    "exp": [("exp", -800.0, 0.0, 1.0, False), ("exp", 700.0, 0.0, 1e-300, False), ("exp", 0.0, 0.0, -4.0, False)],
+    "tanh": [("tanh", 20.0, 0.0, 3.0, False), ("tanh", -1000.0, 0.0, 1.0, False), ("tanh", 0.0, 0.0, -2.0, False)],
+    "relu": [("relu", 0.0, 0.0, 5.0, False), ("relu", 1e-300, 0.0, 2.0, False), ("relu", -1e-300, 0.0, 2.0, False)],
+}
+
+
 def _local_cases(ops):
     def make(rng, n):
         cases = []
@@ -145,7 +160,7 @@ def _local_cases(ops):
                 b = float(rng.uniform(-3, 3))
             same = bool(k % 3 == 0) and op in _BINARY
             cases.append((op, a, b, float(rng.choice([1.0, -2.5, 0.3]) * rng.uniform(0.5, 2)), same))
-        return cases
+        return cases + [case for op in ops for case in FIXED_LOCAL[op]]
     return make
 
 
@@ -186,13 +201,31 @@ def _random_program(rng, ops, n_leaves, n_ops, away_from_kinks=0.0):
 _ALL_OPS = ["+", "-", "*", "/", "+c", "c+", "-c", "c-", "*c", "c*", "/c", "c/", "**", "neg", "exp", "tanh", "relu"]
 
 
-def _programs(ops, sizes):
+def _reused(op, arg=0, x=0.7):
+    """``op`` on a leaf that the output uses again: a rule that sets its input's grad with = instead of += loses
+    the other use's share, whichever order a correct backward pass runs them in."""
+    return [x], [[op, 0, arg], ["*", 1, 0], ["+", 2, 0]]
+
+
+# In every student's cases: each operation on a node that is used again, a node used twice by one operation,
+# a constant 0 and a ReLU at exactly 0.
+FIXED_GRAPHS = [_reused(op, arg) for op, arg in [("exp", 0), ("tanh", 0), ("relu", 0), ("**", 2.0), ("**", 3.0),
+                                                   ("+c", 1.5), ("*c", -2.0), ("neg", 0), ("+", 0), ("*", 0)]] + [
+    ([1.3, -0.4], [["*", 0, 0], ["*", 2, 1], ["+", 3, 0]]),
+    ([0.0, 2.0], [["relu", 0, 0], ["*", 2, 1], ["+", 3, 1]]),
+    ([0.9], [["*c", 0, 0.0], ["+", 1, 0], ["tanh", 2, 0]]),
+]
+FIXED_DERIVED = [_reused(op, arg) for op, arg in [("-", 0), ("/", 0), ("-c", 2.0), ("c-", 2.0), ("/c", 4.0),
+                                                    ("c/", 3.0), ("neg", 0)]] + [([2.0, -0.5], [["/", 0, 1], ["-", 2, 1]])]
+
+
+def _programs(ops, sizes, fixed=()):
     def make(rng, n):
         cases = []
         for k in range(n):
             n_leaves, n_ops = sizes[k % len(sizes)]
             cases.append(_random_program(rng, ops, n_leaves, n_ops))
-        return cases
+        return cases + list(fixed)
     return make
 
 
@@ -201,14 +234,56 @@ def _deep_chains(rng, n):
             for _ in range(min(n, 4))]
 
 
+# Gradient checks in every student's cases. The relative error of a correct engine is round-off and truncation;
+# these cases keep it far from the errors that the plausible wrong formulas give (an absolute error, a relative
+# error over |a| + |n|, no floor): gradients far below and far above 1, and cut graphs whose analytic gradient is
+# too small, too large, or 0.
+FIXED_CHECKS = [
+    ([0.7], [["tanh", 0, 0], ["*c", 1, 1e-6]], 1e-4),  # gradient 6e-7, correct
+    ([15.0], [["exp", 0, 0]], 1e-4),  # gradient 3.3e6, correct: absolute error ~5e-3, relative ~2e-9
+    ([0.4], [["*c", 0, 1e-6], ["detach", 1, 0], ["*", 2, 0]], 1e-4),  # cut, tiny: analytic half the numeric
+    ([2.0], [["*c", 0, 1e3], ["*", 1, 1], ["detach", 1, 0], ["*", 3, 1], ["-", 2, 4]], 1e-4),  # cut: numeric 0, analytic 2e6
+    ([1.5], [["*", 0, 0], ["+", 1, 1], ["detach", 0, 0], ["*", 3, 0], ["-", 2, 4]], 1e-4),  # cut: analytic 3x, numeric 2x
+    ([1.5], [["detach", 0, 0], ["*c", 1, 2.0], ["*", 2, 0]], 1e-6),  # the public example: analytic 3, numeric 6
+    ([0.3, 2.0], [["tanh", 0, 0], ["*c", 2, 3.0]], 1e-4),  # the second leaf is unused: 0 and 0
+    ([-0.5, 1.2], [["relu", 0, 0], ["*", 2, 1], ["+", 3, 1]], 1e-4),  # a closed ReLU gate: 0 and 0 for the first leaf
+    ([1.0], [["**", 0, 3.0]], 0.1),  # h = 0.1 given: numeric 3.01, relative error 0.0033
+    ([3.0, -2.0], [["*", 0, 1], ["*c", 2, 1e5], ["tanh", 0, 0], ["+", 3, 4]], 1e-4),  # gradients 2e5 and 3e5
+]
+
+
+def _leaves_in_value(n_leaves, program):
+    """Which leaves the output's number depends on (through detach too): only those can move the numeric gradient."""
+    inputs = [[] for _ in range(n_leaves)] + [[i, arg] if op in _BINARY else [i] for op, i, arg in program]
+    used, stack = set(), [len(inputs) - 1]
+    while stack:
+        node = stack.pop()
+        if node not in used:
+            used.add(node)
+            stack.extend(inputs[node])
+    return [k in used for k in range(n_leaves)]
+
+
+def _well_conditioned(leaves, program, h):
+    """A random check whose relative error is the same for every correct engine: for each leaf the output's number
+    depends on, a numeric gradient well above the round-off of the centred difference (about 1e-16 |f| / h) and an
+    analytic one that is 0 (a cut path) or as large; the other leaves give 0 and 0 in every engine."""
+    analytic, numeric = _analytic_and_numeric(leaves, program, h)
+    used = np.array(_leaves_in_value(len(leaves), program))
+    fine = (np.abs(numeric) > 1e-2) & ((analytic == 0) | (np.abs(analytic) > 1e-2))
+    return bool(np.all(fine[used]))
+
+
 def _checked_programs(rng, n):
     cases = []
-    for k in range(n):
-        ops = _ALL_OPS + (["detach", "detach"] if k % 2 else [])
+    while len(cases) < n:
+        ops = _ALL_OPS + (["detach", "detach"] if len(cases) % 2 else [])
         leaves, program = _random_program(rng, ops, int(rng.integers(1, 5)), int(rng.integers(3, 15)),
                                           away_from_kinks=0.05)
-        cases.append((leaves, program, float(rng.choice([1e-4, 1e-3]))))
-    return cases
+        h = float(rng.choice([1e-4, 1e-3]))
+        if _well_conditioned(leaves, program, h):
+            cases.append((leaves, program, h))
+    return cases + FIXED_CHECKS
 
 
 def _vector_functions(rng, n):
@@ -217,16 +292,22 @@ def _vector_functions(rng, n):
         d = int(rng.integers(1, 7))
         M = rng.standard_normal((d, d))
         cases.append((M + M.T, rng.standard_normal(d), rng.standard_normal(d), 1e-3))
-    return cases
+    # a large step (forward and centred differences far apart), one parameter, a point at 0, no parameters
+    return cases + [(np.array([[2.0, 1.0], [1.0, -3.0]]), np.array([1.0, 0.5]), np.array([0.3, -1.2]), 0.5),
+                    (np.array([[4.0]]), np.array([-1.0]), np.array([0.0]), 1e-3),
+                    (np.zeros((0, 0)), np.zeros(0), np.zeros(0), 1e-3)]
 
 
 CASES = {
     "value_add_mul": (local_rule, _local_cases(["+", "*", "+c", "*c"])),
     "value_pow_exp": (local_rule, _local_cases(["**", "exp"])),
     "value_tanh_relu": (local_rule, _local_cases(["tanh", "relu"])),
-    "topological_order": (topological_check, _programs(_ALL_OPS, [(1, 4), (3, 12), (5, 40)])),
-    "value_derived": (run_program, _programs(["-", "/", "-c", "c-", "/c", "c/", "neg", "+", "*"], [(2, 3), (3, 8)])),
-    "value_graphs": (run_program, _programs(_ALL_OPS, [(1, 5), (2, 10), (4, 30), (6, 80)])),
+    "topological_order": (topological_check, _programs(_ALL_OPS, [(1, 4), (3, 12), (5, 40)], [
+        ([0.5], []), ([0.5], [["*", 0, 0]]), ([0.5], [["tanh", 0, 0], ["exp", 0, 0], ["*", 1, 2]]),
+        ([1.0, 2.0], [["+c", 0, 1.0]]), ([1.0, 2.0, 3.0], [["+", 0, 1], ["*", 3, 3], ["detach", 4, 0], ["*", 5, 2]])])),
+    "value_derived": (run_program, _programs(["-", "/", "-c", "c-", "/c", "c/", "neg", "+", "*"], [(2, 3), (3, 8)],
+                                             FIXED_DERIVED)),
+    "value_graphs": (run_program, _programs(_ALL_OPS, [(1, 5), (2, 10), (4, 30), (6, 80)], FIXED_GRAPHS)),
     "deep_chain": (deep_chain, _deep_chains),
     "numerical_gradient": (gradient_of_test_function, _vector_functions),
     "gradient_check": (gradient_check_program, _checked_programs),

@@ -33,11 +33,21 @@ MUTANTS = [
      "ch01-descend-stopping-tests"),
     ("ch01", "ch01-stable-learning-rate", "eigenvalues = np.linalg.eigvalsh(H)", "eigenvalues = np.linalg.eigvals(H).real",
      "ch01-stable-learning-rate-tests"),
+    ("ch01", "ch01-stable-learning-rate", "if not lam_min > 1e-12 * lam_max:", "if not lam_min > 1e-12:",
+     "ch01-stable-learning-rate-errors-tests"),  # an absolute threshold for round-off
+    ("ch01", "ch01-descend", "if not np.linalg.norm(w) <= 1e6:", "if not np.linalg.norm(w) < 1e6:",
+     "ch01-descend-stopping-tests"),  # stops ON 1e6, not above it
     ("ch02", "ch02-cross-entropy-from-logits", "grad = (np.exp(log_p) - Y) / len(Z)",
      "grad = np.exp(log_p)\n    grad[np.arange(len(Z)), Y.argmax(axis=1)] -= 1.0  # assumes one-hot targets\n"
      "    grad = grad / len(Z)", "ch02-cross-entropy-from-logits-tests"),
+    ("ch02", "ch02-cross-entropy-from-logits", "shifted = Z - np.max(Z, axis=1, keepdims=True)", "shifted = Z - np.max(Z)",
+     "ch02-cross-entropy-from-logits-tests"),  # the batch's maximum instead of each row's
     ("ch03", "ch03-value", "self.grad += out.data * out.grad", "self.grad = out.data * out.grad",
      "ch03-value-graphs-tests"),
+    ("ch03", "ch03-gradient-check", "worst = float(np.max(np.abs(analytic - numeric) / scale, initial=0.0))",
+     "worst = float(np.max(np.abs(analytic - numeric), initial=0.0))", "ch03-gradient-check-tests"),  # absolute error
+    ("ch03", "ch03-gradient-check", "scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)",
+     "scale = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)", "ch03-gradient-check-tests"),  # over |a| + |n|
     ("ch06", "ch06-numerical-gradient", "errors[name] = float(np.max(", "errors[name] = float(np.mean(",
      "ch06-gradient-errors-tests"),
     ("ch06", "ch06-matmul-backward", "return dY @ W.T, X.T @ dY", "return np.squeeze(dY @ W.T), np.squeeze(X.T @ dY)",
