@@ -269,6 +269,8 @@ def _mlps(rng, n):
     cases.append((1, [1], None, _random_weights(fixed, [1, 1]), np.array([[1.0], [-2.0], [0.0]])))
     cases.append((2, [3, 2, 3, 2], ["relu", "tanh", "sigmoid", "linear"], _random_weights(fixed, [2, 3, 2, 3, 2]),
                   fixed.normal(size=(3, 2)) * 2))
+    # one activation name for every layer, the output layer included
+    cases.append((2, [2, 2], "sigmoid", _random_weights(fixed, [2, 2, 2]), fixed.normal(size=(3, 2)) * 2))
     return cases
 
 
