@@ -81,12 +81,17 @@ def _networks(rng, n):
         weights = [(rng.normal(size=(sizes[i + 1], sizes[i])) * 2, rng.normal(size=sizes[i + 1]))
                    for i in range(len(sizes) - 1)]
         cases.append((rng.normal(size=(int(rng.integers(1, 7)), sizes[0])) * 2, weights))
+    # fixed for every student: one sample through 1-unit layers, and saturated sigmoids (|z| ~ 1000)
+    cases.append((np.array([[2.0]]), [(np.array([[1.5]]), np.array([-0.5])), (np.array([[-2.0]]), np.array([0.25]))]))
+    cases.append((np.array([[50.0, -50.0], [0.0, 0.0]]),
+                  [(np.array([[20.0, 0.0], [0.0, 20.0], [1.0, 1.0]]), np.array([0.0, 0.0, 0.0])),
+                   (np.array([[1.0, -2.0, 3.0]]), np.array([0.5]))]))
     return cases
 
 
 def _sizes(rng, n):
     cases = [([int(k) for k in rng.integers(1, 60, size=int(rng.integers(2, 6)))],) for _ in range(n)]
-    return cases + [([784, 16, 16, 10],), ([1, 1],)]
+    return cases + [([784, 16, 16, 10],), ([1, 1],), ([3, 5],), ([2, 1, 1, 1, 1],)]
 
 
 CASES = {
@@ -220,11 +225,15 @@ def _neurons(rng, n):
         nin = int(rng.integers(1, 6))
         act = str(rng.choice(_ACTIVATION_NAMES))
         cases.append((nin, act, rng.normal(size=nin), float(rng.normal()), rng.normal(size=(3, nin)) * 2))
+    # fixed: one input with a weighted sum of exactly 0 (relu's kink), and saturated sigmoids
+    cases.append((1, "relu", np.array([1.0]), -1.0, np.array([[1.0], [0.5], [2.0]])))
+    cases.append((2, "sigmoid", np.array([50.0, -50.0]), 0.0, np.array([[20.0, -20.0], [-20.0, 20.0], [0.0, 0.0]])))
     return cases
 
 
 def _neuron_specs(rng, n):
-    return [(int(rng.integers(1, 8)), str(rng.choice(_ACTIVATION_NAMES)), int(rng.integers(0, 1000))) for _ in range(n)]
+    cases = [(int(rng.integers(1, 8)), str(rng.choice(_ACTIVATION_NAMES)), int(rng.integers(0, 1000))) for _ in range(n)]
+    return cases + [(1, "tanh", 0), (1, "linear", 7)]  # one input: the repr still says "1 inputs"
 
 
 def _layers(rng, n):
@@ -233,6 +242,9 @@ def _layers(rng, n):
         nin, nout = int(rng.integers(1, 5)), int(rng.integers(1, 5))
         cases.append((nin, nout, str(rng.choice(_ACTIVATION_NAMES)), rng.normal(size=(nout, nin)),
                       rng.normal(size=nout), rng.normal(size=(3, nin)) * 2))
+    # fixed: a 1 -> 1 layer (one output), and a wide layer whose neurons differ only in their bias
+    cases.append((1, 1, "relu", np.array([[1.0]]), np.array([-1.0]), np.array([[1.0], [2.0], [0.0]])))
+    cases.append((2, 4, "tanh", np.ones((4, 2)), np.array([-2.0, -1.0, 1.0, 2.0]), np.array([[1.0, -1.0], [0.5, 0.5], [3.0, 0.0]])))
     return cases
 
 
@@ -252,6 +264,13 @@ def _mlps(rng, n):
         else:
             acts = [str(a) for a in rng.choice(_ACTIVATION_NAMES, size=len(sizes) - 1)]
         cases.append((sizes[0], sizes[1:], acts, _random_weights(rng, sizes), rng.normal(size=(3, sizes[0])) * 2))
+    # fixed: the smallest network, and a deep one with a different activation per layer
+    fixed = np.random.default_rng(2024)
+    cases.append((1, [1], None, _random_weights(fixed, [1, 1]), np.array([[1.0], [-2.0], [0.0]])))
+    cases.append((2, [3, 2, 3, 2], ["relu", "tanh", "sigmoid", "linear"], _random_weights(fixed, [2, 3, 2, 3, 2]),
+                  fixed.normal(size=(3, 2)) * 2))
+    # one activation name for every layer, the output layer included
+    cases.append((2, [2, 2], "sigmoid", _random_weights(fixed, [2, 2, 2]), fixed.normal(size=(3, 2)) * 2))
     return cases
 
 
@@ -264,7 +283,7 @@ def _mlp_specs(rng, n):
     for _ in range(n):
         sizes = [int(k) for k in rng.integers(1, 5, size=int(rng.integers(2, 5)))]
         cases.append((sizes[0], sizes[1:], int(rng.integers(0, 1000))))
-    return cases
+    return cases + [(1, [1], 0), (3, [4, 4, 2], 5)]
 
 
 def _mlp_weights(rng, n):
@@ -272,13 +291,17 @@ def _mlp_weights(rng, n):
     for _ in range(n):
         sizes = [int(k) for k in rng.integers(1, 5, size=int(rng.integers(2, 5)))]
         cases.append((sizes[0], sizes[1:], _random_weights(rng, sizes)))
-    return cases
+    return cases + [(1, [1], _random_weights(np.random.default_rng(1), [1, 1])),
+                    (2, [3, 1], _random_weights(np.random.default_rng(2), [2, 3, 1]))]
 
 
 def _inits(rng, n):
     schemes = ["uniform", "xavier", "kaiming"]
     return [(int(rng.integers(1, 9)), int(rng.integers(1, 9)), schemes[i % 3], int(rng.integers(0, 1000)))
-            for i in range(n)]
+            for i in range(n)] + [
+        # fixed: 1 x 1 layers, and wide layers where the three scales differ most
+        (1, 1, "uniform", 0), (1, 1, "xavier", 1), (1, 1, "kaiming", 2),
+        (200, 3, "xavier", 3), (200, 3, "kaiming", 4), (3, 200, "xavier", 5)]
 
 
 CASES.update({

@@ -53,6 +53,8 @@ def _scored(rng, n):
         cases.append((rng.normal(scale=2.0, size=m), rng.choice([-1, 1], size=m)))
     cases.append((np.array([1.0, -1.0, 0.0]), np.array([1, -1, 1])))  # on the margin, and a zero score
     cases.append((np.array([0.0, 0.0]), np.array([-1, 1])))
+    cases.append((np.array([1e6, -1e6, 1e-9, -1e-9]), np.array([1, 1, -1, -1])))  # extremes and near-zero scores
+    cases.append((np.array([0.7]), np.array([1])))  # a single sample
     return cases
 
 
@@ -62,12 +64,15 @@ def _steps(rng, n):
         m = int(rng.integers(1, 8))
         cases.append((rng.normal(size=m), rng.normal(size=m), float(rng.uniform(0.01, 1.0)),
                       float(rng.choice([0.0, 1e-4, 1e-2, 0.5]))))
+    cases.append((np.array([1.0, -2.0]), np.zeros(2), 1.0, 0.5))        # decay to exactly 0
+    cases.append((np.array([3.0, -1.0, 0.5]), np.array([1.0, 2.0, -4.0]), 0.25, 0.0))  # no penalty
+    cases.append((np.array([2.0]), np.array([-1.0]), 0.1, 2.0))           # a strong penalty
     return cases
 
 
 def _batch_specs(rng, n):
     cases = [(int(rng.integers(1, 40)), int(rng.integers(1, 12)), int(rng.integers(0, 10_000))) for _ in range(n)]
-    return cases + [(10, 10, 0), (10, 3, 1), (5, 8, 2)]
+    return cases + [(10, 10, 0), (10, 3, 1), (5, 8, 2), (1, 1, 0), (7, 1, 3), (12, 5, 4)]
 
 
 def _nothing(rng, n):
@@ -147,6 +152,8 @@ def descend_on_quadratic(A, b, x0, lr, steps, beta):
 def stopping_epoch(val_losses, patience):
     """(best epoch, epoch at which training stops): stop once `patience` epochs in a row have
     not improved (strictly) on the best validation loss so far."""
+    if len(val_losses) == 0:
+        raise ValueError("stopping_epoch needs at least one validation loss")
     best, best_epoch, waited = float("inf"), 0, 0
     for epoch, loss in enumerate(val_losses):
         if loss < best:
@@ -169,6 +176,11 @@ def _runs(rng, n, minibatch):
         steps = int(rng.integers(m // batch_size + 2, m // batch_size + 5)) if minibatch else int(rng.integers(2, 6))
         cases.append((sizes, X, y, steps, float(rng.choice([0.05, 0.2, 0.5])), float(rng.choice([0.0, 1e-4, 1e-2, 0.1])),
                       batch_size, int(rng.integers(0, 1000))))
+    # fixed for every student: a strong penalty, and (mini-batch) three epochs of 7 samples in batches of 3
+    fixed = np.random.default_rng(99)
+    X = fixed.normal(size=(7, 2))
+    y = np.array([1, -1, 1, 1, -1, -1, 1])
+    cases.append(([3, 1], X, y, 8 if minibatch else 4, 0.5, 0.1, 3 if minibatch else None, 5))
     return cases
 
 
@@ -189,6 +201,9 @@ def _quadratic_runs(rng, n):
         lr = float(rng.uniform(0.1, 1.0) / np.linalg.eigvalsh(A).max())
         cases.append((A, rng.normal(size=d), rng.normal(size=d) * 3, lr, int(rng.integers(0, 25)),
                       float(rng.choice([0.0, 0.5, 0.9]))))
+    # fixed: no step at all, and a long run with heavy momentum on an ill-conditioned quadratic
+    cases.append((np.array([[2.0]]), np.array([1.0]), np.array([3.0]), 0.1, 0, 0.9))
+    cases.append((np.diag([1.0, 25.0]), np.zeros(2), np.array([-9.0, 1.5]), 0.07, 30, 0.9))
     return cases
 
 
@@ -203,6 +218,10 @@ def _curves(rng, n):
     cases.append((np.array([1.0, 0.5, 0.6, 0.7, 0.4, 0.3]), 2))   # a deeper minimum after the rule stopped
     cases.append((np.array([1.0, 0.5, 0.5, 0.5, 0.5]), 3))         # a tie is no improvement
     cases.append((np.array([3.0, 2.0, 1.0]), 5))                   # never stops: best is the last epoch
+    cases.append((np.array([2.0, 1.0, 1.5, 0.5]), 0))              # patience 0: stops at the first non-improvement
+    cases.append((np.array([1.0, 1.0, 1.0, 1.0]), 2))              # a flat curve: ties all along
+    cases.append((np.array([5.0]), 3))                             # a single evaluation
+    cases.append((np.array([1.0, 2.0, 0.5, 3.0, 4.0]), 1))         # patience 1
     return cases
 
 

@@ -48,6 +48,18 @@ MUTANTS = [
      "worst = float(np.max(np.abs(analytic - numeric), initial=0.0))", "ch03-gradient-check-tests"),  # absolute error
     ("ch03", "ch03-gradient-check", "scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)",
      "scale = np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)", "ch03-gradient-check-tests"),  # over |a| + |n|
+    ("ch04", "ch04-separable", '"or": True, "nand": True, "nor": True,', '"or": False, "nand": True, "nor": False,',
+     "ch04-separable-tests"),
+    ("ch04", "ch04-mlp", "            activations = [activations] * len(nouts)",
+     "            activations = [activations] * (len(nouts) - 1) + [\"linear\"]  # the name only for hidden layers",
+     "ch04-mlp-tests"),
+    ("ch04", "ch04-init-weights", "return rng.uniform(-limit, limit, size)",
+     "return rng.uniform(-limit, limit, (n_in, n_out)).T  # drawn as (n_in, n_out)", "ch04-init-weights-tests"),
+    ("ch05", "ch05-xor-best-bce", "XOR_BEST_BCE = math.log(2)", "XOR_BEST_BCE = round(math.log(2), 2)",
+     "ch05-xor-best-bce-tests"),
+    ("ch05", "ch05-stopping-epoch", "        else:\n            waited += 1",
+     "        elif loss == best_loss:  # a tie restarts the count\n            waited = 0\n        else:\n            waited += 1",
+     "ch05-stopping-epoch-tests"),
     ("ch06", "ch06-numerical-gradient", "errors[name] = float(np.max(", "errors[name] = float(np.mean(",
      "ch06-gradient-errors-tests"),
     ("ch06", "ch06-matmul-backward", "return dY @ W.T, X.T @ dY", "return np.squeeze(dY @ W.T), np.squeeze(X.T @ dY)",
