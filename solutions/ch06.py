@@ -65,59 +65,10 @@ def gradient_errors_case(A, B, c, d, wrong, index, factor, h):
 
 
 # ------------------------------------------------------------------ the backward rules
-def matmul_backward(X, W, dY):
-    """(dL/dX, dL/dW) for Y = X @ W, given dL/dY, computed by the Tensor engine."""
-    Xt = Tensor(X, requires_grad=True)
-    Wt = Tensor(W, requires_grad=True)
-    (Xt @ Wt).backward(dY)
-    return Xt.grad, Wt.grad
-
-
-def unbroadcast(grad, shape):
-    return np.asarray(tensor.unbroadcast(np.asarray(grad, dtype=float), tuple(shape)), dtype=float)
-
-
-def _grad_of(shape, op, dY):
-    x = Tensor(np.zeros(shape), requires_grad=True)
-    op(x).backward(dY)
-    return x.grad
-
-
-def relu_backward(X, dY):
-    x = Tensor(X, requires_grad=True)
-    x.relu().backward(dY)
-    return x.grad
-
-
-def sum_backward(dY, shape, axis=None):
-    keep = np.ndim(dY) == len(shape)  # dY kept the summed axes (keepdims=True)
-    return np.array(_grad_of(tuple(shape), lambda t: t.sum(axis=axis, keepdims=keep), dY))
-
-
-def mean_backward(dY, shape, axis=None):
-    keep = np.ndim(dY) == len(shape)
-    return np.array(_grad_of(tuple(shape), lambda t: t.mean(axis=axis, keepdims=keep), dY))
-
-
-def log_softmax(Z):
-    return Tensor(Z).log_softmax(axis=1).data
-
-
-def log_softmax_backward(Z, dA):
-    return _grad_of_input(Z, lambda t: t.log_softmax(axis=1), dA)
-
-
-def _grad_of_input(value, op, upstream):
-    x = Tensor(value, requires_grad=True)
-    op(x).backward(upstream)
-    return x.grad
-
-
-def softmax_cross_entropy(logits, y):
-    z = Tensor(logits, requires_grad=True)
-    loss = cross_entropy(z, np.asarray(y))
-    loss.backward()
-    return loss.item(), z.grad
+# The library's (computed by the Tensor engine); grading lends them to later exercises.
+from nnbook.backward_rules import (log_softmax, log_softmax_backward, matmul_backward, mean_backward,  # noqa: E402
+                                   relu_backward, softmax_cross_entropy, sum_backward, two_layer_loss_and_grads,
+                                   unbroadcast)
 
 
 def tiny_network_grads(x, W, bh, v, b):
@@ -131,18 +82,6 @@ def tiny_network_grads(x, W, bh, v, b):
 
 
 # ------------------------------------------------------------------ the two-layer network
-def two_layer_loss_and_grads(X, y, W1, b1, W2, b2, reg=0.0):
-    """Mean cross-entropy of relu(X W1^T + b1) W2^T + b2, plus reg * (|W1|^2 + |W2|^2),
-    and its gradients, by the Tensor engine."""
-    params = {name: Tensor(value, requires_grad=True) for name, value in zip(PARAMS, (W1, b1, W2, b2))}
-    hidden = (Tensor(X) @ params["W1"].T + params["b1"]).relu()
-    scores = hidden @ params["W2"].T + params["b2"]
-    loss = cross_entropy(scores, np.asarray(y))
-    loss = loss + reg * ((params["W1"] * params["W1"]).sum() + (params["W2"] * params["W2"]).sum())
-    loss.backward()
-    return loss.item(), {name: p.grad for name, p in params.items()}
-
-
 def two_layer_loss(X, y, W1, b1, W2, b2):
     return two_layer_loss_and_grads(X, y, W1, b1, W2, b2)[0]
 
@@ -192,6 +131,9 @@ def _arrays(rng, n):
     for i in range(n):
         shape = shapes[i % len(shapes)]
         cases.append((rng.normal(size=shape), rng.normal(size=shape), float(rng.choice([1e-3, 1e-4, 1e-5]))))
+    # fixed for every student: a 0-d array, an integer array (perturb a float copy), three axes
+    cases += [(np.array(0.7), np.array(1.5), 1e-4), (np.array([1.0, -2.0, 0.5]), np.array([1, -2, 0]), 1e-3),
+              (rng.normal(size=(2, 1, 3)), rng.normal(size=(2, 1, 3)), 1e-5)]
     return cases
 
 
@@ -204,6 +146,13 @@ def _checks(rng, n):
         shape = {"": (1,), "A": A.shape, "B": B.shape, "c": c.shape}[wrong]
         index = [int(rng.integers(0, s)) for s in shape]
         cases.append((A, B, c, d, wrong, index, float(rng.choice([-1.0, 0.5, 2.0, 1.1])), 1e-5))
+    # fixed for every student: gradients far below 1 (an absolute error looks tiny there) and
+    # far above 1 (an absolute error looks huge), each with one entry doubled, and correct ones
+    A, B = 1e-4 * rng.normal(size=(2, 3)), rng.normal(size=(3, 2))
+    cases += [(A, B, 1e-3 * rng.normal(size=2), rng.normal(size=(2, 2)), "A", [1, 2], 2.0, 1e-6),
+              (A, B, 1e-3 * rng.normal(size=2), rng.normal(size=(2, 2)), "", [0], 1.0, 1e-6),
+              (rng.normal(size=(2, 3)), rng.normal(size=(3, 2)), np.array([300.0, -200.0]), rng.normal(size=(2, 2)),
+               "c", [1], 1.1, 1e-5)]
     return cases
 
 
@@ -227,7 +176,9 @@ def _broadcasts(rng, n):
         grown = [int(s) if s != 1 or rng.random() < 0.3 else int(rng.integers(2, 5)) for s in shape]
         grown = [int(s) for s in rng.integers(2, 5, size=int(rng.integers(0, 3)))] + grown
         cases.append((rng.normal(size=tuple(grown)), tuple(shape)))
-    cases.append((rng.normal(size=(3, 4)), (3, 4)))  # nothing to undo
+    # fixed for every student: nothing to undo, prepended and two stretched axes, a scalar
+    cases += [(rng.normal(size=(3, 4)), (3, 4)), (rng.normal(size=(2, 3, 4, 5)), (1, 4, 1)),
+              (rng.normal(size=(3, 4)), (1, 1)), (rng.normal(size=(2, 3)), ())]
     return cases
 
 
@@ -238,6 +189,7 @@ def _relus(rng, n):
         X = rng.normal(size=shape)
         X[rng.random(shape) < 0.2] = 0.0  # exact zeros: the gradient there is 0
         cases.append((X, rng.normal(size=shape)))
+    cases.append((np.array([[-1.0, 0.0, 2.0], [0.0, 1e-12, -1e-12]]), rng.normal(size=(2, 3))))  # zeros, tiny values
     return cases
 
 
@@ -258,6 +210,10 @@ def _reductions(rng, n):
         keep = kind == 3
         out = np.sum(np.zeros(shape), axis=axis, keepdims=keep)
         cases.append((rng.normal(size=np.shape(out)), shape, axis))
+    # fixed for every student: a tuple of axes with a negative one, with and without keepdims,
+    # everything of a vector, and a negative int
+    cases += [(rng.normal(size=(2,)), (2, 3, 4), (-1, 1)), (rng.normal(size=(2, 1, 1)), (2, 3, 4), (2, -2)),
+              (np.array(1.5), (3,), None), (rng.normal(size=(2, 3)), (2, 3, 4), -1)]
     return cases
 
 
@@ -266,13 +222,18 @@ def _logits(rng, n):
     for _ in range(n):
         N, C = int(rng.integers(1, 7)), int(rng.integers(2, 6))
         cases.append((rng.normal(scale=3.0, size=(N, C)), rng.integers(0, C, size=N)))
-    cases.append((np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]]), np.array([2, 1])))
+    # fixed for every student: rows whose maxima differ by about 1000 (shift each row by its own maximum)
+    cases += [(WIDE_LOGITS, np.array([2, 1, 0])), (np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]]), np.array([2, 1]))]
     return cases
+
+
+# rows whose maxima differ by ~1000: shifted by the global maximum, the lower rows underflow
+WIDE_LOGITS = np.array([[1000.0, 999.0, 998.0], [0.0, -1.0, 2.0], [-1000.0, -1001.0, -999.5]])
 
 
 def _log_softmax_inputs(rng, n):
     return [(rng.normal(scale=3.0, size=(N, C)),) for N, C in rng.integers(1, 6, size=(n, 2)) + [0, 1]] + [
-        (np.array([[1000.0, 0.0, -1000.0]]),)]
+        (np.array([[1000.0, 0.0, -1000.0]]),), (WIDE_LOGITS,), (WIDE_LOGITS[::-1].copy(),)]
 
 
 def _log_softmax_backward_inputs(rng, n):
@@ -280,6 +241,7 @@ def _log_softmax_backward_inputs(rng, n):
     for N, C in rng.integers(1, 6, size=(n, 2)) + [0, 1]:
         cases.append((rng.normal(scale=3.0, size=(N, C)), rng.normal(size=(N, C))))
     cases.append((np.array([[1000.0, 0.0, -1000.0]]), np.array([[1.0, 2.0, 3.0]])))
+    cases.append((WIDE_LOGITS, np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0], [2.0, 0.0, 1.0]])))
     return cases
 
 
@@ -289,6 +251,11 @@ def _tiny_networks(rng, n):
         d, m = int(rng.integers(1, 5)), int(rng.integers(1, 5))
         cases.append((rng.normal(size=d), rng.normal(size=(m, d)), rng.normal(size=m),
                       rng.normal(size=m), float(rng.normal())))
+    # fixed for every student: one input and one unit; more inputs than units; saturated units
+    cases += [(np.array([0.5]), np.array([[2.0]]), np.array([-0.3]), np.array([1.5]), 0.2),
+              (rng.normal(size=4), rng.normal(size=(2, 4)), rng.normal(size=2), rng.normal(size=2), -1.0),
+              (np.array([1.0, -1.0]), np.array([[30.0, 0.0], [0.0, -30.0], [1.0, 1.0]]), np.array([0.0, 0.0, 0.5]),
+               np.array([1.0, -2.0, 3.0]), 0.0)]
     return cases
 
 
@@ -299,6 +266,14 @@ def _networks(rng, n, reg=False):
         case = (rng.normal(size=(N, D)), rng.integers(0, C, size=N), rng.normal(size=(H, D)), rng.normal(size=H),
                 rng.normal(size=(C, H)), rng.normal(size=C))
         cases.append(case + ((float(rng.choice([1e-3, 0.1, 1.0])),) if reg else ()))
+    # fixed for every student: one sample; dead hidden units; more samples than anything else
+    fixed = [(np.array([[1.0, -2.0]]), np.array([1]), rng.normal(size=(3, 2)), rng.normal(size=3),
+              rng.normal(size=(2, 3)), rng.normal(size=2)),
+             (rng.normal(size=(5, 3)), np.array([0, 1, 2, 1, 0]), rng.normal(size=(4, 3)), np.array([-50.0, 0.5, -50.0, 1.0]),
+              rng.normal(size=(3, 4)), rng.normal(size=3)),
+             (rng.normal(size=(12, 2)), rng.integers(0, 4, size=12), rng.normal(size=(3, 2)), rng.normal(size=3),
+              rng.normal(size=(4, 3)), rng.normal(size=4))]
+    cases += [case + ((0.5,) if reg else ()) for case in fixed]
     return cases
 
 
@@ -312,6 +287,9 @@ def _runs(rng, n):
         N, D, H, C = int(rng.integers(4, 20)), int(rng.integers(1, 4)), int(rng.integers(2, 8)), int(rng.integers(2, 4))
         cases.append((rng.normal(size=(N, D)), rng.integers(0, C, size=N), H, C, int(rng.integers(1, 15)),
                       float(rng.choice([0.05, 0.1, 0.3])), float(rng.choice([0.0, 0.5, 0.9])), int(rng.integers(0, 1000))))
+    # fixed for every student: no momentum, heavy momentum over many steps, a single step
+    X, y = rng.normal(size=(10, 2)), np.array([0, 1] * 5)
+    cases += [(X, y, 4, 2, 5, 0.1, 0.0, 7), (X, y, 4, 2, 20, 0.1, 0.9, 8), (X, y, 3, 2, 1, 0.3, 0.9, 9)]
     return cases
 
 
@@ -320,6 +298,8 @@ def _inits(rng, n):
     for _ in range(8):
         N, D, H, C = int(rng.integers(2, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 8)), int(rng.integers(2, 5))
         cases.append((rng.normal(size=(N, D)), rng.integers(0, C, size=N), H, C, 0, 0.1, 0.9, int(rng.integers(0, 1000))))
+    # fixed for every student: D != n_hidden != n_classes, so a swapped shape or draw shows
+    cases.append((rng.normal(size=(3, 5)), np.array([0, 1, 2]), 2, 3, 0, 0.1, 0.9, 11))
     return cases
 
 

@@ -13,8 +13,11 @@ from torch import nn
 # ----------------------------------------------------------------- references
 def autograd_derivative(f, xs):
     x = torch.tensor(np.asarray(xs, dtype=float), dtype=torch.float64, requires_grad=True)
+    y = f(x)
+    if not y.requires_grad:  # a constant function: no graph leads back to x
+        return np.zeros(x.shape)
     # f acts elementwise, so d(sum f(x))/dx_i = f'(x_i)
-    f(x).sum().backward()
+    y.sum().backward()
     return x.grad.numpy()
 
 
@@ -48,6 +51,8 @@ def evaluate(model, X, y):
     was_training = model.training
     model.eval()
     try:
+        device = next(model.parameters()).device
+        X, y = X.to(device), y.to(device)
         with torch.no_grad():
             predictions = model(X).argmax(dim=1)
         return (predictions == y).float().mean().item()
@@ -103,6 +108,8 @@ class ResidualMLP(nn.Module):
 def polynomial_function(kind, coeffs):
     """A torch function of x built from plain data: a polynomial, optionally inside tanh/sin."""
     def f(x):
+        if kind == "const":
+            return torch.full_like(x, float(coeffs[0]))
         p = sum(float(c) * x**k for k, c in enumerate(coeffs))
         if kind == "tanh":
             return torch.tanh(p)
@@ -226,8 +233,14 @@ def residual_mlp_case(n_in, dim, hidden, n_blocks, n_out, p, state, X, seed):
 # ----------------------------------------------------------------------- inputs
 def _functions(rng, n):
     kinds = ["poly", "tanh", "sin"]
-    return [(kinds[i % 3], rng.uniform(-2, 2, size=int(rng.integers(2, 5))),
-             rng.uniform(-2, 2, size=int(rng.integers(1, 8)))) for i in range(n)]
+    cases = [(kinds[i % 3], rng.uniform(-2, 2, size=int(rng.integers(2, 5))),
+              rng.uniform(-2, 2, size=int(rng.integers(1, 8)))) for i in range(n)]
+    # fixed for every student: a constant function (derivative 0), a steep one whose float32
+    # derivative loses digits, and one point
+    xs = np.linspace(-1.5, 1.5, 7)
+    cases += [("const", np.array([3.0]), xs), ("poly", np.array([1.0, 1e-3, 0.0, 1.0 / 3.0]), xs + 1e3),
+              ("tanh", np.array([0.0, 1.7]), np.array([0.3]))]
+    return cases
 
 
 def _trainings(rng, n):
@@ -237,6 +250,9 @@ def _trainings(rng, n):
         y = np.concatenate([np.arange(c), rng.integers(0, c, size=N - c)]).astype(np.int64)
         cases.append((int(rng.integers(0, 10_000)), rng.normal(size=(N, d)), y,
                       float(rng.uniform(0.05, 0.5)), int(rng.integers(1, 6))))
+    # fixed for every student: several steps in a row (a missing zero_grad compounds), one sample
+    cases += [(17, rng.normal(size=(6, 2)), np.array([0, 1, 2, 0, 1, 2]), 0.3, 5),
+              (18, rng.normal(size=(2, 3)), np.array([0, 1]), 0.1, 3)]
     return cases
 
 
@@ -246,6 +262,13 @@ def _evaluations(rng, n):
         N, d, c = int(rng.integers(1, 20)), int(rng.integers(1, 4)), int(rng.integers(2, 5))
         cases.append((rng.normal(size=(c, d)), rng.normal(size=c), rng.normal(size=(N, d)),
                       rng.integers(0, c, size=N).astype(np.int64), bool(i % 2)))
+    # fixed for every student: one sample, a batch whose scores favour other classes than a
+    # softmax over the batch would, both modes
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    X = np.array([[3.0, 0.0], [2.9, 0.2], [0.0, -5.0], [-4.0, -4.5]])
+    cases += [(W, np.zeros(3), np.array([[0.0, 1.0]]), np.array([1], dtype=np.int64), True),
+              (W, np.zeros(3), X, np.array([0, 0, 2, 2], dtype=np.int64), False),
+              (W, np.array([0.0, 0.1, -0.1]), X, np.array([0, 1, 2, 0], dtype=np.int64), True)]
     return cases
 
 
@@ -263,17 +286,25 @@ def _epochs(rng, n, p_choices=(0.0,), eval_start=(False,), learn=True):
     return cases
 
 
+def _fixed_epochs(rng, eval_start=False, p=0.0, learn=True):
+    """The same for every student: 7 samples in batches of 3 (the last batch has 1), two epochs."""
+    X, y = rng.normal(size=(7, 2)), np.array([0, 1, 2, 0, 1, 2, 0], dtype=np.int64)
+    return [(21, X, y, 3, 0.3 if learn else 0.0, 0.9, p, 2, eval_start),
+            (22, X, y, 5, 0.3 if learn else 0.0, 0.0, p, 1, eval_start)]
+
+
 def _epochs_plain(rng, n):
-    return _epochs(rng, n)
+    return _epochs(rng, n) + _fixed_epochs(rng)
 
 
 def _epochs_still(rng, n):
     """lr = 0: the weights stay put, so the losses test only how an epoch's loss is averaged."""
-    return _epochs(rng, n, learn=False)
+    return _epochs(rng, n, learn=False) + _fixed_epochs(rng, learn=False)
 
 
 def _epochs_dropout(rng, n):
-    return _epochs(rng, n, p_choices=(0.5, 0.2, 0.0), eval_start=(True, False))
+    return (_epochs(rng, n, p_choices=(0.5, 0.2, 0.0), eval_start=(True, False))
+            + _fixed_epochs(rng, eval_start=True, p=0.5))
 
 
 def _state(rng, make_module):
@@ -320,7 +351,7 @@ def _residual_mlps(rng, n):
 
 
 def _specs(rng, n):
-    cases = [(3, [], 2), (784, [512, 512], 10)]
+    cases = [(3, [], 2), (784, [512, 512], 10), (5, [7, 3, 11], 2), (1, [1], 1)]  # widths that differ, the smallest
     for _ in range(n):
         cases.append((int(rng.integers(1, 30)), [int(h) for h in rng.integers(1, 40, size=int(rng.integers(0, 4)))],
                       int(rng.integers(1, 12))))

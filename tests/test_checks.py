@@ -169,3 +169,20 @@ def test_solutions_are_out_of_reach_while_grading(monkeypatch):
     with pytest.raises(ReferenceUnavailableError, match="never importable inside a grading kernel"):
         compare_with_reference(lambda x: x, "ch01.gradient_descent")
     assert checks.DEFAULT_CASES == 25
+
+
+def test_with_globals_lends_a_name_while_the_function_runs_and_restores_it():
+    from nnbook.checks import with_globals
+
+    namespace = {"helper": lambda: "mine"}
+    exec("def outer():\n    return helper()", namespace)
+    lent = with_globals(namespace["outer"], {"helper": lambda: "correct", "absent": 1})
+    assert lent() == "correct"
+    assert namespace["helper"]() == "mine" and "absent" not in namespace
+
+    exec("def failing():\n    raise RuntimeError(helper())", namespace)
+    try:
+        with_globals(namespace["failing"], {"helper": lambda: "correct"})()
+    except RuntimeError as exc:
+        assert str(exc) == "correct"
+    assert namespace["helper"]() == "mine", "restored after an exception too"

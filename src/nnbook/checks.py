@@ -37,6 +37,7 @@ __all__ = [
     "compare_with_reference",
     "reference_cases",
     "case_seed",
+    "with_globals",
     "encode_cases",
     "decode_cases",
     "emit_outputs",
@@ -235,6 +236,32 @@ def compare_with_reference(
         problem = _mismatch(got, expected, rtol, atol)
         if problem:
             raise AssertionError(case_message(key, args, problem))
+
+
+def with_globals(fn: Callable, replacements: dict) -> Callable:
+    """``fn``, wrapped so that while it runs the global names in ``replacements`` (of the
+    namespace ``fn`` was defined in) are bound to the given values, then restored.
+
+    A grade cell uses it to test one exercise with correct versions of the functions it
+    calls from earlier exercises: one slip costs one exercise, not every later one.
+    """
+    namespace = getattr(fn, "__globals__", None)
+    if namespace is None:  # not a plain function: nothing to rebind
+        return fn
+    missing = object()
+
+    def wrapped(*args, **kwargs):
+        saved = {name: namespace.get(name, missing) for name in replacements}
+        namespace.update(replacements)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for name, value in saved.items():
+                if value is missing:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = value
+    return wrapped
 
 
 def _call(student_fn: Callable, key: str, args: tuple) -> Any:
