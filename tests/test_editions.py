@@ -87,9 +87,10 @@ def test_instructor_edition_folds_solutions_and_shows_hidden_tests():
         assert cell.metadata["mystnb"]["code_prompt_show"] == "Show the reference answer"
 
 
-def test_toc_lists_eight_chapters_in_order():
+def test_toc_lists_the_chapters_in_order():
     entries = site.toc_chapters(ROOT)
-    assert [e.split("/")[1][:4] for e in entries] == [f"ch0{i}" for i in range(1, 9)]
+    assert len(entries) >= 9
+    assert [e.split("/")[1][:4] for e in entries] == [f"ch{i:02d}" for i in range(1, len(entries) + 1)]
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     assert {"pages/setup", "pages/glossary", "pages/bibliography", "pages/instructors"} <= set(site._toc_files(toc))
 

@@ -27,6 +27,15 @@ from nnbook.course.paths import chapters, repo_root
 ROOT = repo_root()
 PATHS = {c.assignment: c.path for c in chapters(ROOT)}
 
+# ch09's AdamW mistake moves a line: the decoupled decay applied after the update.
+ADAMW_DECAY = "p.data *= 1 - self.lr * self.weight_decay  # from the weights before this update"
+ADAMW_BLOCK = (ADAMW_DECAY + "\n            else:\n                g = g + self.weight_decay * p.data  # L2: the decay goes "
+               "through the averages\n            m[...] = beta1 * m + (1 - beta1) * g\n"
+               "            v[...] = beta2 * v + (1 - beta2) * g * g\n            m_hat = m / (1 - beta1 ** self.t)\n"
+               "            v_hat = v / (1 - beta2 ** self.t)\n"
+               "            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)")
+ADAMW_AFTER = "\n            if self.decoupled:\n                p.data *= 1 - self.lr * self.weight_decay"
+
 # (chapter, answer cell, text of the reference answer, the mistake, test cell that must catch it)
 MUTANTS = [
     ("ch01", "ch01-descend", "if np.linalg.norm(g) <= tol:", "if np.abs(g).max() <= tol:",
@@ -121,6 +130,29 @@ MUTANTS = [
      "ch08-buggy-loss-tests"),  # the batch's maximum instead of each row's
     ("ch08", "ch08-most-confident-mistakes", 'order = np.argsort(-confidence, kind="stable")',
      "order = np.argsort(confidence)[::-1]", "ch08-most-confident-mistakes-tests"),  # ties broken by the larger index
+    ("ch09", "ch09-sgd", "g = p.grad + self.weight_decay * p.data\n            if self.momentum:",
+     "g = p.grad\n            p.data -= self.lr * self.weight_decay * p.data  # the decay outside the buffer\n"
+     "            if self.momentum:", "ch09-sgd-weight-decay-tests"),
+    ("ch09", "ch09-rmsprop", "g = p.grad + self.weight_decay * p.data",
+     "g = p.grad\n            p.data -= self.lr * self.weight_decay * p.data  # the decay bypasses the scaling",
+     "ch09-rmsprop-weight-decay-tests"),
+    ("ch09", "ch09-adam", "p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+     "p.data -= self.lr * math.sqrt(1 - beta2 ** self.t) / (1 - beta1 ** self.t) * m / (np.sqrt(v) + self.eps)",
+     "ch09-adam-tests"),  # the paper's rearranged form: eps before the bias correction
+    ("ch09", "ch09-adam", "g = g + self.weight_decay * p.data  # L2", "g = g + 2 * self.weight_decay * p.data  # L2",
+     "ch09-adam-l2-tests"),  # the gradient of weight_decay * |p|**2 instead of weight_decay / 2 * |p|**2
+    ("ch09", "ch09-adam", ADAMW_BLOCK, ADAMW_BLOCK.replace(ADAMW_DECAY, "pass") + ADAMW_AFTER,
+     "ch09-adamw-tests"),  # the decay taken from the weights after this step's update
+    ("ch09", "ch09-schedules", "return lr0 * factor ** (step // every)", "return lr0 * factor ** round(step / every)",
+     "ch09-step-schedule-tests"),
+    ("ch09", "ch09-schedules", "t = min(step, total_steps) / total_steps", "t = step / total_steps  # not clamped",
+     "ch09-cosine-schedule-tests"),
+    ("ch09", "ch09-schedules", "return lr0 * step / warmup_steps", "return lr0 * (step + 1) / warmup_steps",
+     "ch09-warmup-cosine-tests"),  # the warm-up starts at lr0 / warmup_steps, not at 0
+    ("ch09", "ch09-lr-range-test", "loss > diverge_factor * min(losses)", "loss > diverge_factor * losses[0]",
+     "ch09-lr-range-test-tests"),
+    ("ch09", "ch09-suggest-lr", "rates[int(np.argmin(smooth_losses(losses, beta)))]", "rates[int(np.argmin(losses))]",
+     "ch09-suggest-lr-tests"),  # the raw losses, not the smoothed ones
 ]
 
 
