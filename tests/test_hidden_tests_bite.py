@@ -153,6 +153,29 @@ MUTANTS = [
      "ch09-lr-range-test-tests"),
     ("ch09", "ch09-suggest-lr", "rates[int(np.argmin(smooth_losses(losses, beta)))]", "rates[int(np.argmin(losses))]",
      "ch09-suggest-lr-tests"),  # the raw losses, not the smoothed ones
+    ("ch10", "ch10-activation-stats", "saturated = np.mean(np.abs(H) > 0.97)",
+     "saturated = np.mean(np.abs(H) >= 0.97)", "ch10-activation-stats-tests"),  # the threshold counted in
+    ("ch10", "ch10-batchnorm-forward",
+     "new_mean, new_var = np.array(running_mean, dtype=float), np.array(running_var, dtype=float)",
+     "new_mean = (1 - momentum) * running_mean + momentum * x.mean(axis=0)  # updated in evaluation too\n"
+     "        new_var = (1 - momentum) * running_var + momentum * x.var(axis=0, ddof=1)",
+     "ch10-batchnorm-running-tests"),
+    ("ch10", "ch10-batchnorm-backward", "inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)",
+     "inv_std = 1.0 / np.sqrt(x.var(axis=0))  # eps forgotten in the backward pass",
+     "ch10-batchnorm-backward-input-tests"),
+    ("ch10", "ch10-dropout", "mask = (rng.random(x.shape) >= p) / (1.0 - p)",
+     "mask = (rng.random(x.shape) < p) / p  # p taken as the probability of keeping", "ch10-dropout-train-tests"),
+    ("ch10", "ch10-augment", "shifts = rng.integers(-max_shift, max_shift + 1, size=(len(images), 2))",
+     "shifts = np.tile(rng.integers(-max_shift, max_shift + 1, size=2), (len(images), 1))  # one for the batch",
+     "ch10-augment-draws-tests"),
+    ("ch10", "ch10-loss-at-init", "return loss, math.log(logits.shape[1])",
+     "return loss, math.log(len(np.unique(y)))  # the classes seen in the batch", "ch10-loss-at-init-tests"),
+    ("ch10", "ch10-clipping", "return [g * scale for g in grads], total",
+     "return [g * min(1.0, max_norm / max(float(np.linalg.norm(g)), 1e-300)) for g in grads], total  # each alone",
+     "ch10-clip-grad-norm-tests"),
+    ("ch10", "ch10-diagnose", '    for r in records:\n        if r["activation"] == "relu" and r["dead"] > 0.5:',
+     '    if grads[0] < 0.01 * grads[-1]:  # a symptom checked before its causes\n        return "vanishing"\n'
+     '    for r in records:\n        if r["activation"] == "relu" and r["dead"] > 0.5:', "ch10-diagnose-edges-tests"),
 ]
 
 
