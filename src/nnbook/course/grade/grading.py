@@ -425,7 +425,9 @@ def _merge_one(course: Path, result: dict) -> str:
     except Exception as exc:
         import sqlalchemy.exc
 
-        if not isinstance(exc, (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError)):
+        from nbgrader.api import InvalidEntry
+
+        if not isinstance(exc, (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError, InvalidEntry)):
             raise
         raise CourseError(f"cannot write the gradebook {course / 'gradebook.db'} ({str(exc).splitlines()[0][:160]}); "
                           "what was merged so far is kept: run the same merge again") from None

@@ -64,8 +64,9 @@ class Summary:
 
 def _store_errors() -> tuple[type[BaseException], ...]:
     import sqlalchemy.exc
+    from nbgrader.api import InvalidEntry  # nbgrader's wrapping of a failed write
 
-    return OSError, sqlite3.Error, sqlalchemy.exc.SQLAlchemyError
+    return OSError, sqlite3.Error, sqlalchemy.exc.SQLAlchemyError, InvalidEntry
 
 
 @dataclass
