@@ -214,3 +214,13 @@ def test_zip_times_are_read_in_the_stated_time_zone():
     when = local_time((2026, 1, 10, 12, 30, 0), zone("Europe/Paris"))
     assert when.astimezone(timezone.utc).hour == 11  # CET is UTC+1 in January
     assert local_time((2026, 1, 10, 12, 30, 0), zone("UTC")).astimezone(timezone.utc).hour == 12
+
+
+def test_release_loads_the_repositorys_nbgrader_config(tmp_path):
+    root = _own_root(tmp_path)
+    with open(root / "nbgrader_config.py", "a") as fh:
+        fh.write('\nc.ClearSolutions.code_stub = {"python": "# WRITE YOUR ANSWER HERE\\nraise NotImplementedError()"}\n')
+    done = subprocess.run([sys.executable, "-m", "nnbook.course", "release", "--course", str(tmp_path / "course")],
+                          env=dict(gs.env(), NNBOOK_COURSE_ROOT=str(root)), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "WRITE YOUR ANSWER HERE" in (tmp_path / "course" / "release" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text()
