@@ -29,3 +29,29 @@ def test_limit_caps_only_what_is_graded():
     p = plan(digests, {"s0": {"hash": "h0"}}, {"s1": {"hash": "h1"}}, limit=2)
     assert p.grade == [("s2", "h2"), ("s3", "h3")] and p.skip == ["s0"] and [r["hash"] for r in p.merge] == ["h1"]
 
+
+
+def test_a_failed_grading_is_graded_again_even_with_a_done_marker():
+    p = plan({"alice": "h1"}, {"alice": {"hash": "h1"}}, {}, failed={"alice"})
+    assert p.grade == [("alice", "h1")] and p.skip == []
+    shard_failure = {"hash": "h1", "student": "alice", "failed": "OSError"}
+    assert plan({"alice": "h1"}, {}, {"alice": shard_failure}).grade == [("alice", "h1")]
+
+
+def test_regrade_grades_what_is_already_graded():
+    p = plan({"alice": "h1", "bob": "h2"}, {"alice": {"hash": "h1"}}, {"bob": {"hash": "h2"}}, regrade=True)
+    assert p.grade == [("alice", "h1"), ("bob", "h2")] and p.skip == [] and p.merge == []
+
+
+def test_failures_sharing_one_cause_stop_the_run_and_are_said_once():
+    import pytest
+
+    from nnbook.course.grade.outcome import STOP_AFTER, Outcome, StopGrading, Summary
+
+    summary, lines = Summary(), []
+    outcome = Outcome(summary, 10, finish=lambda result: None, log=lines.append)
+    with pytest.raises(StopGrading):
+        for i in range(STOP_AFTER):
+            outcome.add({"student": f"s{i}", "failed": f"OSError: [Errno 28] No space left on device: '/r/s{i}.json'"})
+    problems = summary.problems()
+    assert len(summary.failed) == STOP_AFTER and sum("No space left" in line for line in problems) == 1

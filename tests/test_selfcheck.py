@@ -50,3 +50,20 @@ def test_main_prints_a_summary_and_exits_1_on_failure(notebook, capsys):
 def test_main_refuses_a_missing_notebook(tmp_path, capsys):
     assert selfcheck.main([str(tmp_path / "nope.ipynb")]) == 2
     assert "no such notebook" in capsys.readouterr().err
+
+
+def test_main_refuses_a_folder_and_a_file_that_is_no_notebook(tmp_path, capsys):
+    assert selfcheck.main([str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    bad = tmp_path / "ch01_x.ipynb"
+    bad.write_text("this is not json {")
+    assert selfcheck.main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable notebook" in err and "Traceback" not in err
+
+
+def test_progress_and_no_tcp_warning(notebook, capfd):
+    assert selfcheck.main([str(notebook), "--skip-heavy"]) == 1
+    out, err = capfd.readouterr()
+    assert "ran test cell passes" in out and "ran test cell fails" in out
+    assert "over TCP" not in out + err

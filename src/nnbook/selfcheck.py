@@ -8,7 +8,9 @@ itself (imported from ``nnbook``, say, or bound again in another cell) fails her
 would when graded. Cells tagged ``skip-execution`` are skipped, and so are
 cells tagged ``heavy`` with ``--skip-heavy``, as the grader does (unless your answer
 reads a variable one of them sets).
-Exit status: 0 when every test passed, 1 otherwise.
+Each test cell is printed as it finishes. The kernel talks over Unix sockets, as when
+graded (no network port is opened).
+Exit status: 0 when every test passed, 1 when one failed, 2 when the notebook cannot be read.
 """
 
 from __future__ import annotations
@@ -20,17 +22,40 @@ from pathlib import Path
 from nnbook import dependencies, ownership
 
 
-def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | None = None) -> list[dict]:
+class UnreadableNotebook(ValueError):
+    """The file is not a notebook (not JSON, or not nbformat)."""
+
+
+def _read(path: Path):
     import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several types for a file that is no notebook
+        raise UnreadableNotebook(f"{path} is not a readable notebook ({type(exc).__name__}); "
+                                 "open it in Jupyter and save it again, or download it afresh") from None
+
+
+def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | None = None,
+        progress=None) -> list[dict]:
+    """Run the notebook; ``progress(cell)`` is called as each test cell finishes."""
     from nbclient import NotebookClient
 
-    nb = nbformat.read(path, as_version=4)
+    from nnbook.course.kernels import IPCKernelManager
+
+    nb = _read(path)
     skip = {"skip-execution"} | ({"heavy"} if skip_heavy else set())
     for index in dependencies.cells_to_skip(nb, skip):  # as the grader: a demo an answer reads from runs
         nb.cells[index].source = "# skipped by the self-check"
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
                             kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                            kernel_manager_class=IPCKernelManager,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
+    if progress is not None:
+        def on_cell_executed(cell, **_):
+            if cell.metadata.get("nbgrader", {}).get("grade"):
+                progress(cell)
+        client.on_cell_executed = on_cell_executed
     died = None
     try:
         client.execute()
@@ -64,15 +89,26 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nnbook.selfcheck", description=__doc__.splitlines()[0])
-    p.add_argument("notebook", type=Path)
+    p.add_argument("notebook", type=Path, help="your notebook, e.g. ch01_gradient_descent.ipynb")
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     p.add_argument("--skip-heavy", action="store_true", help="skip cells tagged heavy, as the grader does")
     args = p.parse_args(argv)
+    if args.notebook.is_dir():
+        print(f"{args.notebook} is a folder: give the notebook file, e.g. {args.notebook}/chNN_name.ipynb",
+              file=sys.stderr)
+        return 2
     if not args.notebook.is_file():
         print(f"no such notebook: {args.notebook}", file=sys.stderr)
         return 2
     print(f"running {args.notebook} (this executes every cell) ...", flush=True)
-    results = run(args.notebook, args.timeout, args.skip_heavy)
+
+    def ran(cell):
+        print(f"  ran test cell {cell.metadata['nbgrader'].get('grade_id', '?')}", flush=True)
+    try:
+        results = run(args.notebook, args.timeout, args.skip_heavy, progress=ran)
+    except UnreadableNotebook as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if not results:
         print("this notebook has no test cells")
         return 0

@@ -1,17 +1,22 @@
-"""``nnbook-course``: the course's instructor commands (``python -m nnbook.course``).
+"""nnbook-course: the course's instructor commands (also python -m nnbook.course).
 
-A term's grading, one command each (``--course`` is the grading root, default the repository)::
+A term's grading, one command each (--course is the grading root, default the repository):
 
+    nnbook-course site [--edition instructor]       the book (student edition by default)
     nnbook-course release [--chapter ch01]          student notebooks + downloads/nnbook-student.zip
     nnbook-course student-branch DIR                the student branch's tree (what launch links open)
     nnbook-course collect ch01 INBOX/               submissions (notebooks, LMS zips) -> submitted/
     nnbook-course grade ch01 [--workers N]          autograde all, in parallel, resumable
+    nnbook-course grade ch01 --regrade [--student S] grade again what is already graded
     nnbook-course grade ch01 --shard K/N            only the K-th of N slices (one machine of many)
     nnbook-course merge DIR...                      fold shard results into the gradebook
     nnbook-course feedback ch01                     feedback/<student>/ch01/*.html (no hidden tests)
     nnbook-course export [ch01 ...] [-o grades.csv] one row per student and assignment
     nnbook-course report ch01                       reports/ch01/report.md + scores.png
     nnbook-course leaks                             fail if a student artefact leaks solutions
+
+Exit status: 0 done; 1 a course error, or submissions the grader could not grade (not
+grades: run grade again once the cause is fixed); 2 a usage error; 130/143 interrupted.
 """
 
 from __future__ import annotations
@@ -26,8 +31,36 @@ from nnbook.course.build import site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
 
-def _course(args) -> Path:
-    return Path(args.course or repo_root()).resolve()
+def _course(args, exists: bool = True) -> Path:
+    course = Path(args.course or repo_root()).resolve()
+    if exists and args.course and not course.is_dir():
+        raise CourseError(f"--course {args.course}: no such folder")
+    return course
+
+
+def _released(course: Path, assignment: str) -> None:
+    """``assignment`` has been released into ``course``, or a :class:`CourseError` says what to run."""
+    if not (course / "source" / assignment).is_dir() or not (course / "gradebook.db").is_file():
+        known = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) if (course / "source").is_dir() else []
+        raise CourseError(f"no assignment {assignment} released in {course} (released: {', '.join(known) or 'none'}); "
+                          f"run `nnbook-course release --chapter {assignment}` first")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _existing(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return path
 
 
 def _cmd_site(args) -> None:
@@ -37,7 +70,7 @@ def _cmd_site(args) -> None:
 
 def _cmd_release(args) -> None:
     root = repo_root()
-    course = _course(args)
+    course = _course(args, exists=False)
     assignments.release(root, course, chapters(root, args.chapter))
     kit = assignments.student_kit(root, course)
     print(f"[nnbook] student kit {kit}")
@@ -54,7 +87,11 @@ def _cmd_student_branch(args) -> None:
 def _cmd_collect(args) -> None:
     from nnbook.course.grade.collect import collect
 
-    report = collect(_course(args), args.assignment, Path(args.inbox))
+    course = _course(args)
+    _released(course, args.assignment)
+    if not args.inbox.is_dir():
+        raise CourseError(f"{args.inbox} is not a folder: give the folder that holds the submissions")
+    report = collect(course, args.assignment, args.inbox, zone_name=args.timezone)
     print(f"[nnbook] imported {len(report.imported)} submission(s) of {args.assignment}")
     for who, why in sorted({**report.problems, **report.files}.items()):
         print(f"[nnbook] NOT imported {who}: {why}")
@@ -66,11 +103,17 @@ def _cmd_grade(args) -> None:
     summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
                     sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
                     shard=args.shard, render_figures=args.figures,
-                    fork_server=not args.no_fork_server)
+                    fork_server=not args.no_fork_server, regrade=args.regrade)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
-          f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)} in {summary.seconds:.1f} s "
-          f"({rate:.1f}/min, {summary.workers} workers, sandbox={summary.sandbox})")
+          f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)}, grading failed {len(summary.failed)} "
+          f"in {summary.seconds:.1f} s ({rate:.1f}/min, {summary.workers} workers, sandbox={summary.sandbox})")
+    problems = summary.problems()
+    for line in problems:
+        print(f"[nnbook] {line}", flush=True)
+    if problems:
+        raise CourseError("not every submission has a grade; fix the cause above and run the same command again "
+                          "(only what is missing is graded)")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -86,13 +129,18 @@ def _shard(text: str) -> tuple[int, int]:
 def _cmd_merge(args) -> None:
     from nnbook.course.grade.grading import merge_results
 
-    merge_results(_course(args), [Path(f) for f in args.folder])
+    counts = merge_results(_course(args), [Path(f) for f in args.folder])
+    if counts["failed"]:
+        raise CourseError(f"{counts['failed']} result(s) are grading failures, not grades: "
+                          "run those shards' `grade` again, then merge again")
 
 
 def _cmd_feedback(args) -> None:
     from nnbook.course.report.feedback import generate
 
-    written = generate(_course(args), args.assignment, args.student)
+    course = _course(args)
+    _released(course, args.assignment)
+    written = generate(course, args.assignment, args.student)
     print(f"[nnbook] wrote {len(written)} feedback file(s) under {_course(args) / 'feedback'}")
 
 
@@ -100,7 +148,11 @@ def _cmd_export(args) -> None:
     from nnbook.course.report.export import export_csv
 
     course = _course(args)
+    if not args.assignment and not (course / "source").is_dir():
+        raise CourseError(f"nothing released in {course} yet: run `nnbook-course release` first")
     names = args.assignment or sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
+    for name in names:
+        _released(course, name)
     target = export_csv(course, names, Path(args.output or course / "exports" / "grades.csv"))
     print(f"[nnbook] wrote {target}")
 
@@ -108,7 +160,9 @@ def _cmd_export(args) -> None:
 def _cmd_report(args) -> None:
     from nnbook.course.report.export import report
 
-    path = report(_course(args), args.assignment)
+    course = _course(args)
+    _released(course, args.assignment)
+    path = report(course, args.assignment)
     print(path.read_text())
     print(f"[nnbook] wrote {path} and {path.parent / 'scores.png'}")
 
@@ -117,7 +171,7 @@ def _cmd_leaks(args) -> None:
     from nnbook.course.report import leaks
 
     root = repo_root()
-    targets = [Path(p) for p in args.path] if args.path else leaks.student_artefacts(root, _course(args))
+    targets = list(args.path) if args.path else leaks.student_artefacts(root, _course(args))
     hits = leaks.scan(root, targets)
     print(f"[nnbook] scanned {', '.join(map(str, targets)) or 'nothing'}")
     for hit in hits:
@@ -127,19 +181,32 @@ def _cmd_leaks(args) -> None:
     print("[nnbook] no leaks")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nnbook")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nnbook-course", description=__doc__.splitlines()[0],
                                 epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("site", help="build the book (student edition by default)")
-    s.add_argument("--edition", choices=sorted(site.EDITIONS), default="student")
+    s.add_argument("--edition", choices=sorted(site.EDITIONS), default="student", help="which edition (default student)")
     s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
     s.add_argument("--quiet", action="store_true", help="print Sphinx's warnings, not its progress")
     s.set_defaults(func=_cmd_site)
 
     def course_arg(sp):
         sp.add_argument("--course", help="grading root (default: the repository)")
+
+    def assignment_arg(sp, **kw):
+        sp.add_argument("assignment", help="assignment id, e.g. ch01 (as released)", **kw)
 
     r = sub.add_parser("release", help="generate student notebooks under <course>/release/ and the student kit")
     r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
@@ -153,21 +220,26 @@ def parser() -> argparse.ArgumentParser:
     sb.set_defaults(func=_cmd_student_branch)
 
     c = sub.add_parser("collect", help="import a folder of submissions into <course>/submitted/")
-    c.add_argument("assignment")
-    c.add_argument("inbox", help="folder with <student>.ipynb files and/or LMS zips")
+    assignment_arg(c)
+    c.add_argument("inbox", type=Path, help="folder with <student>.ipynb files and/or LMS zips")
+    c.add_argument("--timezone", metavar="TZ",
+                   help="time zone of the zip entries' times (zips store local times without a zone), an IANA "
+                        "name such as Europe/Berlin (default: this machine's); the times feed late penalties")
     course_arg(c)
     c.set_defaults(func=_cmd_collect)
 
     g = sub.add_parser("grade", help="autograde every submission in parallel (resumable)")
-    g.add_argument("assignment")
-    g.add_argument("--workers", type=int, default=None, help="grading processes (default: one per core)")
-    g.add_argument("--timeout", type=int, default=120,
-                   help="seconds per cell (default 120)")
+    assignment_arg(g)
+    g.add_argument("--workers", type=_positive, default=None, help="grading processes, at least 1 (default: one per core)")
+    g.add_argument("--timeout", type=_positive, default=120, help="seconds per cell (default 120)")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
                    help="auto: bubblewrap when available, else resource limits only (warns)")
-    g.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
+    g.add_argument("--memory-mb", type=_positive, default=sandbox.DEFAULT_MEMORY_MB,
                    help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade again what is already graded (all, or the --student ones): after a test changed, "
+                        "or on request; the events log keeps every grading")
     g.add_argument("--no-fork-server", action="store_true",
                    help="start every kernel as a new Python in a new bubblewrap sandbox instead of forking it "
                         "from a pre-imported one (slower; for comparison and debugging)")
@@ -185,37 +257,44 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_merge)
 
     f = sub.add_parser("feedback", help="HTML feedback per student (no hidden test source)")
-    f.add_argument("assignment")
-    f.add_argument("--student", action="append")
+    assignment_arg(f)
+    f.add_argument("--student", action="append", help="only this student (repeatable)")
     course_arg(f)
     f.set_defaults(func=_cmd_feedback)
 
     e = sub.add_parser("export", help="CSV: one row per student and assignment")
-    e.add_argument("assignment", nargs="*")
+    assignment_arg(e, nargs="*")
     e.add_argument("-o", "--output", help="CSV path (default <course>/exports/grades.csv)")
     course_arg(e)
     e.set_defaults(func=_cmd_export)
 
     rp = sub.add_parser("report", help="score distribution, hardest exercises, flagged submissions")
-    rp.add_argument("assignment")
+    assignment_arg(rp)
     course_arg(rp)
     rp.set_defaults(func=_cmd_report)
 
     lk = sub.add_parser("leaks", help="scan student artefacts for solution and hidden-test text")
-    lk.add_argument("path", nargs="*", help="files or folders (default: release, feedback, downloads, _build/html)")
+    lk.add_argument("path", nargs="*", type=_existing,
+                    help="files or folders (default: release, feedback, downloads, _build/html)")
     course_arg(lk)
     lk.set_defaults(func=_cmd_leaks)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; errors are one line on stderr (status 1), usage errors argparse's (status 2)."""
+    from nnbook.course.grade.grading import Interrupted
+
     args = parser().parse_args(argv)
     try:
         args.func(args)
     except CourseError as exc:
         print(f"nnbook-course: error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"nnbook-course: stopped by signal {exc.signum}; run the same command again to resume", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print("nnbook-course: interrupted", file=sys.stderr)
+        print("nnbook-course: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     return 0

@@ -5,6 +5,7 @@
     .grading/<a>/collect.json          what collect could not read or attribute
     .grading/<a>/results/<s>.json      a finished grading (written atomically by a worker)
     .grading/<a>/done/<s>.json         ... and merged into the gradebook (the resume marker)
+    .grading/<a>/failed/<s>.json       the grader could not grade it (not a grade; retried)
     .grading/<a>/shard-K-of-N/<s>.json a shard's finished gradings, until `merge`
     .grading/<a>/template[-K-of-N].db  the gradebook snapshot each grading starts from
     .grading/<a>/events.log            one line per grading
@@ -12,6 +13,12 @@
 A grading record holds the submission's hash, the grades nbgrader gave, the reasons
 (timeout, kernel died, ...), the integrity flags and timings. Scores as the course knows
 them live in the gradebook only (manual overrides included): reports read them there.
+
+Two kinds of failure are kept apart. *The submission failed* (its code raised, looped, exited,
+ate memory): that is a grade, with its reason, like any other. *Grading failed* (the machinery:
+configuration, disk, sandbox start, a grading process that died): that is no grade at all; it
+is recorded once, in ``failed/<s>.json``, never merged into the gradebook, and the next ``grade``
+run tries that submission again. A grading that succeeds removes the record.
 """
 
 from __future__ import annotations
@@ -91,6 +98,26 @@ class GradingState:
     def record_done(self, result: dict) -> None:
         """``result`` is in the gradebook now: the marker that lets a new run skip it."""
         write_json_atomic(self.done / f"{result['student']}.json", result)
+
+    @property
+    def failed(self) -> Path:
+        return self.root / "failed"
+
+    def record_failed(self, failure: dict) -> None:
+        """The grader could not grade this submission (``failure``: student, hash, cause)."""
+        write_json_atomic(self.failed / f"{failure['student']}.json", failure)
+
+    def clear_failed(self, student: str) -> None:
+        (self.failed / f"{student}.json").unlink(missing_ok=True)
+
+    def failures(self) -> dict[str, dict]:
+        """Submissions the grader could not grade: student id -> failure record."""
+        found = {}
+        for path in sorted(self.failed.glob("*.json")) if self.failed.is_dir() else []:
+            record = read_json(path)
+            if isinstance(record, dict):
+                found[path.stem] = record
+        return found
 
     def collect_record(self) -> dict:
         return read_json(self.root / "collect.json") or {}

@@ -9,7 +9,13 @@ Accepted inputs (any mix, in one folder):
 
 Every file that is not imported is recorded with its reason in
 ``.grading/<assignment>/collect.json`` (``grade`` gives it 0 with that reason, ``export``
-and ``report`` show it): not JSON, empty, not a notebook, wrong file name, unsafe zip.
+and ``report`` show it): not JSON, empty, not a notebook, wrong file name, unsafe zip. A zip
+that cannot be opened is an unusable *file*, never a student's submission (a bulk download's
+name is no student id; ask for the file again).
+
+Zip entries carry a local time without a time zone (the DOS format): they are read in the
+zone given (``collect --timezone Europe/Berlin``), by default this machine's. The time of a
+plain file is its modification time. ``timestamp.txt`` (UTC) feeds nbgrader's late penalties.
 
 The same unpacking and naming rules plug into nbgrader's own ``zip_collect``
 (:class:`LmsExtractor`, :class:`LmsFileNameCollector`)::
@@ -30,12 +36,13 @@ import shutil
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 import nbformat
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 
+from nnbook.course.paths import CourseError
 from nnbook.course.state import GradingState
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -172,11 +179,33 @@ def read_notebook(data: bytes) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, ""
 
 
-def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
-    """Copy every readable submission in ``inbox`` into ``course/submitted``."""
+def zone(name: str | None) -> tzinfo | None:
+    """The time zone ``name`` (IANA, e.g. ``Europe/Berlin``); None (this machine's) when not given."""
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CourseError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def local_time(date_time: tuple, tz: tzinfo | None) -> datetime:
+    """A zip entry's time (local, without a zone) read in ``tz`` (None: this machine's zone,
+    with its daylight-saving rules on that date)."""
+    naive = datetime(*date_time)
+    return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+
+
+def collect(course: Path, assignment: str, inbox: Path, zone_name: str | None = None) -> CollectReport:
+    """Copy every readable submission in ``inbox`` into ``course/submitted``; zip entries'
+    times are read in the time zone ``zone_name`` (default: this machine's)."""
+    tz = zone(zone_name)
     release = sorted((course / "release" / assignment).glob("*.ipynb")) or sorted((course / "source" / assignment).glob("*.ipynb"))
     if len(release) != 1:
-        raise ValueError(f"expected one notebook in release/{assignment}, found {len(release)}")
+        raise CourseError(f"expected one released notebook of {assignment} in {course / 'release' / assignment}, "
+                          f"found {len(release)}: run `nnbook-course release --chapter {assignment}` first")
     notebook_name = release[0].name
     report = CollectReport()
     state = GradingState(course, assignment)
@@ -201,12 +230,12 @@ def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
     def walk_zip(blob: bytes, origin: str, default_student: str | None, depth: int = 0) -> None:
         try:
             archive = zipfile.ZipFile(io.BytesIO(blob))
-        except zipfile.BadZipFile:
-            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: not a zip file"
+        except zipfile.BadZipFile:  # whose it is cannot be told: a file, not a student's grade
+            report.files[origin] = "not a zip file (corrupt or truncated): ask for it again"
             return
         entries, why = zip_members(archive)
         if why:
-            (report.problems if default_student else report.files)[default_student or origin] = f"{origin}: {why}"
+            report.files[origin] = why
             return
         notebooks = [i for i in entries if i.filename.endswith(".ipynb") and ".ipynb_checkpoints" not in i.filename]
         for info in entries:
@@ -214,7 +243,7 @@ def collect(course: Path, assignment: str, inbox: Path) -> CollectReport:
             if unsafe_member(name):
                 report.files[f"{origin}:{name}"] = "unsafe path in zip"
                 continue
-            when = datetime(*info.date_time, tzinfo=timezone.utc)
+            when = local_time(info.date_time, tz)
             parts = Path(name).parts
             folder = parts[-2] if len(parts) > 1 else None
             if name.endswith(".zip") and depth < 2:

@@ -20,12 +20,18 @@ atomically when its grading is complete; the main process merges it, then writes
 ``done/<s>.json``. On a new run a student with a ``done`` marker for the same submission
 (same content hash) is skipped, one with only a result is merged without being graded
 again, every other one is graded. ``events.log`` records each grading, one line each.
+
+A failure of the machinery is never a grade (:mod:`nnbook.course.state`): a submission the
+grader could not grade (configuration, disk, sandbox start, a grading process that died) is
+recorded in ``failed/``, reported, retried by the next run, and makes the run end with an
+error; when the first failures share one cause the run stops early and says it once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -40,6 +46,7 @@ import nbformat
 
 from nnbook.course import kernels
 from nnbook.course.grade import sandbox as sandbox_mod
+from nnbook.course.grade.outcome import Outcome, StopGrading, Summary
 from nnbook.course.state import GradingState, read_json, submission_hash, write_json_atomic
 from nnbook.course.paths import CourseError
 
@@ -323,18 +330,38 @@ def grade_one(settings: Settings, student: str, digest: str) -> dict:
         shutil.copytree(course / "submitted" / student / a, work / "submitted" / student / a)
         (work / "home").mkdir()
         (work / "runtime").mkdir()
-        error = _autograde(settings, work, student)
-        result = _read_result(settings, work, student, reasons)
-        result["kernel"] = _kernel_kind(settings, work)
-        if error and not result["reasons"]:
-            result["reasons"].append(f"grading failed: {error[:300]}")
-        _copy_autograded(course, work, a, student)
+        unreadable = _unreadable_submission(settings, work / "submitted" / student / a)
+        if unreadable:  # the submission's own fault: a grade of 0, with the reason
+            result = zero_result(settings, student, digest, f"unreadable: {unreadable}")
+        else:
+            error = _autograde(settings, work, student)
+            result = _read_result(settings, work, student, reasons, error)
+            result["kernel"] = _kernel_kind(settings, work)
+            _copy_autograded(course, work, a, student)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result.update(assignment=a, student=student, hash=digest, seconds=round(time.time() - started, 2))
     write_json_atomic(settings.results_dir / f"{student}.json", result)
     state.log_event(f"graded {student} {digest}")
     return result
+
+
+class GradingFailed(RuntimeError):
+    """The grader could not grade a submission (not the submission's fault): no grade."""
+
+
+def _unreadable_submission(settings: Settings, folder: Path) -> str:
+    """Why the submitted notebooks cannot be graded at all (missing, not a notebook), or ''."""
+    from nnbook.course.grade.collect import read_notebook
+
+    for notebook in settings.cells:
+        path = folder / f"{notebook}.ipynb"
+        if not path.is_file():
+            return f"no {path.name} in the submission"
+        nb, why = read_notebook(path.read_bytes())
+        if nb is None:
+            return f"{path.name}: {why}"
+    return ""
 
 
 def _kernel_kind(settings: Settings, work: Path) -> str:
@@ -363,31 +390,62 @@ def merge_results(course: Path, folders: list[Path], log=print) -> dict[str, int
     """Fold the results in ``folders`` (shard outputs) into the course gradebook.
 
     Idempotent and resumable: a result already recorded for the same submission (same hash,
-    same grades) is skipped; anything else is merged and recorded, one result at a time.
+    same grades) is skipped; anything else is merged and recorded, one result at a time. A
+    shard's record of a grading that failed is not a grade: it is recorded as a failure
+    (``counts["failed"]``) and the shard's next run grades that submission again.
     """
-    counts = {"merged": 0, "unchanged": 0}
+    counts = {"merged": 0, "unchanged": 0, "failed": 0}
     for folder in folders:
         if not folder.is_dir():
             raise CourseError(f"no such results folder: {folder}")
         for path in sorted(folder.glob("*.json")):
             result = read_json(path)
-            if not isinstance(result, dict) or not {"assignment", "student", "hash", "grades"} <= set(result):
+            if not isinstance(result, dict) or not {"assignment", "student", "hash"} <= set(result) \
+                    or not ({"grades"} & set(result) or result.get("failed")):
                 raise CourseError(f"{path} is not a grading result")
-            state = GradingState(course, result["assignment"])
-            done = state.done_record(result["student"]) or {}
-            if {k: done.get(k) for k in ("hash", "grades", "reasons", "flags")} == \
-                    {k: result.get(k) for k in ("hash", "grades", "reasons", "flags")}:
-                counts["unchanged"] += 1
-                continue
-            merge(course, result)
-            write_json_atomic(state.results / f"{result['student']}.json", result)  # as if graded here
-            state.record_done(result)
-            counts["merged"] += 1
-    log(f"[nnbook] merged {counts['merged']} result(s), {counts['unchanged']} already in the gradebook")
+            counts[_merge_one(course, result)] += 1
+    log(f"[nnbook] merged {counts['merged']} result(s), {counts['unchanged']} already in the gradebook"
+        + (f", {counts['failed']} whose grading failed (not grades: run that shard's `grade` again)"
+           if counts["failed"] else ""))
     return counts
 
 
-def _read_result(settings: Settings, work: Path, student: str, reasons: list[str]) -> dict:
+def _merge_one(course: Path, result: dict) -> str:
+    state = GradingState(course, result["assignment"])
+    if result.get("failed"):
+        state.record_failed({k: result[k] for k in ("assignment", "student", "hash", "failed")})
+        return "failed"
+    done = state.done_record(result["student"]) or {}
+    keys = ("hash", "grades", "reasons", "flags")
+    if {k: done.get(k) for k in keys} == {k: result.get(k) for k in keys}:
+        state.clear_failed(result["student"])
+        return "unchanged"
+    try:
+        merge(course, result)
+    except Exception as exc:
+        import sqlalchemy.exc
+
+        from nbgrader.api import InvalidEntry
+
+        if not isinstance(exc, (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError, InvalidEntry)):
+            raise
+        raise CourseError(f"cannot write the gradebook {course / 'gradebook.db'} ({str(exc).splitlines()[0][:160]}); "
+                          "what was merged so far is kept: run the same merge again") from None
+    write_json_atomic(state.results / f"{result['student']}.json", result)  # as if graded here
+    state.record_done(result)
+    state.clear_failed(result["student"])
+    return "merged"
+
+
+def _nbgrader_errors(work: Path) -> str:
+    """The error lines of this grading's nbgrader log, shortened."""
+    log = (work / "nbgrader.log").read_text(errors="replace") if (work / "nbgrader.log").exists() else ""
+    return " | ".join(line.strip() for line in log.splitlines() if "[ERROR]" in line or "Error" in line)[-400:]
+
+
+def _read_result(settings: Settings, work: Path, student: str, reasons: list[str], error: str = "") -> dict:
+    """The grades nbgrader gave; :class:`GradingFailed` if it could not grade (the
+    submission was readable, so whatever stopped nbgrader was not the submission's doing)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     a = settings.assignment
@@ -397,12 +455,9 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
     autograded = work / "autograded" / student / a
     for notebook, cells in settings.cells.items():
         path = autograded / f"{notebook}.ipynb"
-        if not path.is_file():
-            log = (work / "nbgrader.log").read_text(errors="replace") if (work / "nbgrader.log").exists() else ""
-            tail = " | ".join(line.strip() for line in log.splitlines() if "[ERROR]" in line or "Error" in line)[-400:]
-            reasons.append(f"grading failed for {notebook}: {tail or 'nbgrader wrote no notebook'}")
-            grades[notebook] = {gid: {"score": 0.0, "max": pts} for gid, pts in cells.items()}
-            continue
+        if error or not path.is_file():
+            raise GradingFailed(f"nbgrader could not grade {notebook}: "
+                                f"{error[:200] or 'it wrote no notebook'} {_nbgrader_errors(work)}".strip())
         meta = nbformat.read(path, as_version=4).metadata.get("nnbook_grading", {})
         reasons.extend(r for r in meta.get("reasons", []) if r not in reasons)
         flags.extend(meta.get("flags", []))
@@ -418,7 +473,7 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
                     grades[nb.name][g.name] = {"score": float(g.score or 0.0), "max": float(g.max_score),
                                                "needs_manual_grade": bool(g.needs_manual_grade)}
         except MissingEntry:
-            reasons.append("grading failed: nbgrader recorded no submission")
+            raise GradingFailed("nbgrader recorded no submission") from None
     for notebook, cells in settings.cells.items():
         for gid, pts in cells.items():
             grades.setdefault(notebook, {}).setdefault(gid, {"score": 0.0, "max": pts})
@@ -438,17 +493,6 @@ def _copy_autograded(course: Path, work: Path, a: str, student: str) -> None:
 
 
 # ----------------------------------------------------------------------------- class
-@dataclass
-class Summary:
-    graded: list[str] = field(default_factory=list)
-    merged_only: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    workers: int = 1
-    sandbox: str = ""
-
-
 @dataclass(frozen=True)
 class Plan:
     """What a grading run does with each submission."""
@@ -459,20 +503,25 @@ class Plan:
 
 
 def plan(digests: dict[str, str], done: dict[str, dict | None], results: dict[str, dict | None],
-         limit: int | None = None) -> Plan:
+         limit: int | None = None, failed: set[str] | frozenset = frozenset(), regrade: bool = False) -> Plan:
     """Decide, from records alone, what to do with each submission (student -> hash).
 
-    Already merged for the same hash (``done``): skip. Graded but not merged, same hash
-    (``results``): merge without grading again. Anything else (new, changed, or a record of
-    another submission): grade; ``limit`` caps how many are graded in this run.
+    ``regrade``: grade every one again. A submission whose last grading failed (``failed``,
+    or a shard's failure record in ``results``): grade again. Already merged for the same
+    hash (``done``): skip. Graded but not merged, same hash (``results``): merge without
+    grading again. Anything else (new, changed, or a record of another submission): grade;
+    ``limit`` caps how many are graded in this run.
     """
     to_grade, to_merge, to_skip = [], [], []
     for student in sorted(digests):
         digest = digests[student]
-        if (done.get(student) or {}).get("hash") == digest:
+        result = results.get(student) or {}
+        if regrade or student in failed or result.get("failed"):
+            to_grade.append((student, digest))
+        elif (done.get(student) or {}).get("hash") == digest:
             to_skip.append(student)
-        elif (results.get(student) or {}).get("hash") == digest:
-            to_merge.append(results[student])
+        elif result.get("hash") == digest:
+            to_merge.append(result)
         else:
             to_grade.append((student, digest))
     return Plan(grade=to_grade if limit is None else to_grade[:limit], merge=to_merge, skip=to_skip)
@@ -492,82 +541,149 @@ def resolve_sandbox(mode: str) -> str:
     return mode
 
 
+def check_config(root: Path) -> None:
+    """The repository's ``nbgrader_config.py`` loads, or a :class:`CourseError` says why:
+    checked once before grading, rather than failing in every worker."""
+    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+    path = root / "nbgrader_config.py"
+    try:
+        PyFileConfigLoader(path.name, path=str(root)).load_config()
+    except ConfigFileNotFound:
+        raise CourseError(f"the grader's configuration {path} is missing: restore it "
+                          "(git checkout nbgrader_config.py) and run the same command again") from None
+    except Exception as exc:
+        raise CourseError(f"the grader's configuration {path} cannot be loaded ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}): fix it and run the same command again") from None
+
+
+def _select(course: Path, assignment: str, state: GradingState, students: list[str] | None,
+            shard: tuple[int, int] | None) -> list[str]:
+    """The students whose submissions this run considers; an unknown ``--student`` is an error."""
+    submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    if students:
+        unknown = sorted(set(students) - set(submitted) - set(state.unreadable()))
+        if unknown:
+            raise CourseError(f"no submission of {assignment} from {', '.join(unknown)} in {course / 'submitted'} "
+                              f"(--student takes the ids collect wrote; {len(submitted)} student(s) submitted)")
+        submitted = [s for s in submitted if s in set(students)]
+    if shard:
+        submitted = [s for s in submitted if in_shard(s, *shard)]
+    return submitted
+
+
+def _read_gradebook(course: Path, assignment: str, template: Path) -> dict:
+    """The assignment's grade cells, and the snapshot each grading starts from; a gradebook
+    that cannot be read (locked by another process, say) is a :class:`CourseError`."""
+    import sqlalchemy.exc
+
+    try:
+        cells = grade_cells(course, assignment)
+        snapshot_gradebook(course, template)
+    except (sqlite3.Error, sqlalchemy.exc.SQLAlchemyError) as exc:
+        raise CourseError(f"cannot read the gradebook {course / 'gradebook.db'} ({str(exc).splitlines()[0][:160]}); "
+                          "if another program is writing it, run the same command again when it is done") from None
+    return cells
+
+
 def grade(root: Path, course: Path, assignment: str, *, workers: int | None = None, timeout: int = 120,
           sandbox_mode: str = "auto", memory_mb: int = sandbox_mod.DEFAULT_MEMORY_MB,
           students: list[str] | None = None, workdir: Path | None = None, limit: int | None = None,
           shard: tuple[int, int] | None = None, render_figures: bool = False, fork_server: bool = True,
-          log=print) -> Summary:
+          regrade: bool = False, log=print) -> Summary:
     """Autograde every submission of ``assignment`` under ``course/submitted``.
 
     ``shard=(k, n)`` grades only the k-th of n slices of the class (:func:`in_shard`) into
     ``.grading/<a>/shard-k-of-n/`` and leaves the gradebook alone: many machines can grade
-    one class at once, and :func:`merge_results` then folds their results in.
+    one class at once, and :func:`merge_results` then folds their results in. ``regrade``
+    grades again what is already graded. Submissions the grader could not grade are in
+    ``summary.failed`` (not grades; :mod:`nnbook.course.grade.outcome`).
     """
     course = course.resolve()
     if not (course / "gradebook.db").is_file() or not (course / "source" / assignment).is_dir():
         raise CourseError(f"no generated assignment {assignment} in {course}; run `nnbook-course release` first")
-    state = GradingState(course, assignment)
-    state.results.mkdir(parents=True, exist_ok=True)
-    state.done.mkdir(parents=True, exist_ok=True)
-    workers = workers or os.cpu_count() or 1
-    summary = Summary(workers=workers, sandbox=resolve_sandbox(sandbox_mode))
+    if workers is not None and workers < 1:
+        raise CourseError(f"--workers must be at least 1, got {workers}")
     if shard is not None and not (1 <= shard[0] <= shard[1]):
         raise CourseError(f"--shard {shard[0]}/{shard[1]}: K must be between 1 and N")
+    check_config(root.resolve())
+    state = GradingState(course, assignment)
+    submitted = _select(course, assignment, state, students, shard)
+    workers = workers or os.cpu_count() or 1
+    summary = Summary(workers=workers, sandbox=resolve_sandbox(sandbox_mode))
     settings = Settings(root=root.resolve(), course=course, assignment=assignment, timeout=timeout,
                         sandbox=summary.sandbox, memory_mb=memory_mb, workdir=workdir, render_figures=render_figures,
-                        fork_server=fork_server,
-                        cells=grade_cells(course, assignment),
-                        results=state.shard(*shard) if shard else None)
+                        fork_server=fork_server, results=state.shard(*shard) if shard else None)
     longest = settings.scratch / ("nnz-" + "9" * 7) / "nng" / "runtime"  # a worker's grading folder
     if len(str(longest)) > MAX_RUNTIME_PATH:
         raise CourseError(f"--workdir {workdir} is too long for the grading kernel's ipc sockets: "
                           f"a grading folder there needs {len(str(longest))} of at most {MAX_RUNTIME_PATH} characters")
-    settings.results_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (state.results, state.done, settings.results_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     # each shard its own copy: shards may start at once on one shared file system
-    template = state.template(shard)
-    snapshot_gradebook(course, template)
-    settings.template = template
+    settings.template = state.template(shard)
+    settings.cells = _read_gradebook(course, assignment, settings.template)
 
-    submitted = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
-    if students:
-        submitted = [s for s in submitted if s in set(students)]
-    if shard:
-        submitted = [s for s in submitted if in_shard(s, *shard)]
     digests = {student: submission_hash(course / "submitted" / student / assignment) for student in submitted}
     work = plan(digests, {s: state.done_record(s) for s in submitted},
-                {s: state.result_record(s, settings.results_dir) for s in submitted}, limit=limit)
+                {s: state.result_record(s, settings.results_dir) for s in submitted}, limit=limit,
+                failed=set(state.failures()) if not shard else set(), regrade=regrade)
     summary.skipped.extend(work.skip)
-    todo, merge_only = work.grade, work.merge
+    outcome = Outcome(summary, len(work.grade), _finisher(settings, state, shard), log, defer_merging=not shard)
+    for result in work.merge:
+        if outcome.store(result):
+            summary.merged_only.append(result["student"])
+    _zero_unreadable(settings, state, submitted, students, shard, outcome, regrade)
 
-    def finish(result: dict) -> None:
-        if shard:  # the shard's output (also for the unreadable ones, no worker saw); `merge` records it
-            write_json_atomic(settings.results_dir / f"{result['student']}.json", result)
-            return
-        merge(course, result)
-        state.record_done(result)
-
-    for result in merge_only:
-        finish(result)
-        summary.merged_only.append(result["student"])
-    for student, reason in state.unreadable().items():
-        if student in submitted or (shard and not in_shard(student, *shard)):
-            continue  # a readable submission from the same student replaced it, or another shard's
-        zero = zero_result(settings, student, "unreadable", f"unreadable: {reason}")
-        if (state.done_record(student) or {}).get("reasons") != zero["reasons"]:
-            finish(zero)
-        summary.unreadable.append(student)
-
-    log(f"[nnbook] grading {len(todo)} submission(s) of {assignment} with {workers} worker(s), "
+    log(f"[nnbook] grading {len(work.grade)} submission(s) of {assignment} with {workers} worker(s), "
         f"sandbox={summary.sandbox}; {len(summary.skipped)} already graded")
     started = time.time()
-    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    _run_guarded(settings, work.grade, workers, outcome, log)
+    summary.seconds = time.time() - started
+    return summary
+
+
+def _finisher(settings: Settings, state: GradingState, shard: tuple[int, int] | None):
+    """What becomes of a finished grading: a shard writes it to its folder (``merge`` records
+    it later); otherwise a grade is merged into the gradebook, a failure recorded as one."""
+    def finish(result: dict) -> None:
+        if shard:  # also the unreadable ones, which no worker saw
+            write_json_atomic(settings.results_dir / f"{result['student']}.json", result)
+        elif result.get("failed"):
+            state.record_failed({k: result[k] for k in ("assignment", "student", "hash", "failed")}
+                                | {"time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            state.log_event(f"failed {result['student']} {result['hash']}: {result['failed'][:200]}")
+        else:
+            merge(settings.course, result)
+            state.record_done(result)
+            state.clear_failed(result["student"])
+    return finish
+
+
+def _zero_unreadable(settings, state, submitted, students, shard, outcome, regrade) -> None:
+    """Submissions collect could not read get 0 with the reason (the submission's fault)."""
+    for student, reason in state.unreadable().items():
+        if student in submitted or (shard and not in_shard(student, *shard)) or (students and student not in students):
+            continue  # a readable submission from the same student replaced it, or another shard's
+        zero = zero_result(settings, student, "unreadable", f"unreadable: {reason}")
+        if regrade or (state.done_record(student) or {}).get("reasons") != zero["reasons"]:
+            outcome.store(zero)
+        outcome.summary.unreadable.append(student)
+
+
+def _run_guarded(settings: Settings, todo: list[tuple[str, str]], workers: int, outcome: Outcome, log) -> None:
+    """The pool, with SIGTERM turned into an interruption and the workers' folders cleaned."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
     if previous is not None:
         signal.signal(signal.SIGTERM, _raise_interrupt)
     n_cells = sum(len(v) for v in settings.cells.values())
     cap = settings.timeout * (n_cells + 3) + 120  # wall clock for one submission
     remove_stale_worker_folders(settings.scratch)
     try:
-        _run_pool(settings, todo, workers, cap, finish, summary, log)
+        _run_pool(settings, todo, workers, cap, outcome)
+    except StopGrading:
+        pass  # the summary says why, once
     except BaseException:
         log("[nnbook] interrupted: graded submissions are saved; run the same command again to resume")
         raise
@@ -575,14 +691,13 @@ def grade(root: Path, course: Path, assignment: str, *, workers: int | None = No
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         remove_stale_worker_folders(settings.scratch)
-    summary.seconds = time.time() - started
-    return summary
 
 
-def _run_pool(settings, todo, workers, cap, finish, summary, log) -> None:
+def _run_pool(settings, todo, workers, cap, outcome: Outcome) -> None:
     """Grade ``todo`` in pebble's process pool: long-lived workers (nbgrader imported once
     each), a submission still running after ``cap`` seconds is stopped and its worker
-    replaced (pebble does both), a worker that dies costs only its submission."""
+    replaced (pebble does both), a worker that dies costs only its submission (a grading
+    failure: it is graded again by the next run)."""
     import multiprocessing as mp
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures import as_completed
@@ -597,20 +712,23 @@ def _run_pool(settings, todo, workers, cap, finish, summary, log) -> None:
     try:
         futures = {pool.schedule(_grade_task, args=(settings, student, digest), timeout=cap): (student, digest)
                    for student, digest in todo}
-        for number, future in enumerate(as_completed(futures), start=1):
+        for future in as_completed(futures):
             student, digest = futures[future]
             try:
                 result = future.result()
-            except (FutureTimeout, ProcessExpired) as exc:
-                why = (f"submission timeout: grading took over {cap} s and was stopped"
-                       if isinstance(exc, FutureTimeout) else "grading process died")
-                result = zero_result(settings, student, digest, why)
+            except FutureTimeout:  # the submission's own doing (a loop the cell timeout missed)
+                result = zero_result(settings, student, digest,
+                                     f"submission timeout: grading took over {cap} s and was stopped")
                 write_json_atomic(settings.results_dir / f"{student}.json", result)
                 GradingState(settings.course, settings.assignment).log_event(f"graded {student} {digest}")
-            _finished(result, finish, summary, number, len(todo), log)
+            except ProcessExpired as exc:
+                result = _failure(settings, student, digest, f"the grading process died (exit code {exc.exitcode})")
+            except Exception as exc:
+                result = _failure(settings, student, digest, f"{type(exc).__name__}: {exc}")
+            outcome.add(result)
         pool.close()
     except BaseException:
-        pool.stop()  # interrupted: what finished is saved; the rest is graded by the next run
+        pool.stop()  # interrupted or stopped: what finished is saved; the rest is graded by the next run
         raise
     finally:
         pool.join()
@@ -620,7 +738,15 @@ def _init_worker(scratch: str) -> None:
     """A grading process: one torch thread, the main process decides when to stop."""
     os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import warnings
+
     import nbgrader.converters  # noqa: F401  (the slow import, once per worker)
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader's Gradebook.add_submission builds a SubmittedAssignment with its student before
+    # adding it to the session; SQLAlchemy 2 warns that the backref does not cascade the add
+    # (harmless: nbgrader adds it on the next line). Not ours to change; not shown per shard.
+    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
 
     reuse_gradebook_engines(Path(scratch))
 
@@ -666,23 +792,27 @@ def _no_waiting_for_the_disk(connection, _record) -> None:
     cursor.close()
 
 
+def _failure(settings: Settings, student: str, digest: str, cause: str) -> dict:
+    """The grader could not grade this submission: a record of that, with no grade in it."""
+    return {"assignment": settings.assignment, "student": student, "hash": digest, "failed": cause[:500]}
+
+
 def _grade_task(settings: Settings, student: str, digest: str) -> dict:
+    """:func:`grade_one` in a worker; whatever stops it is the grader's failure, not a grade
+    (what the submission's code does is caught inside the grading and is part of its grade)."""
     try:
         return grade_one(settings, student, digest)
     except Exception as exc:
-        result = zero_result(settings, student, digest, f"grading failed: {type(exc).__name__}: {exc}")
-        write_json_atomic(settings.results_dir / f"{student}.json", result)
-        return result
+        return _failure(settings, student, digest, f"{type(exc).__name__}: {exc}")
 
 
-def _finished(result, finish, summary, left, total, log) -> None:
-    finish(result)
-    summary.graded.append(result["student"])
-    score = sum(g["score"] for nb in result["grades"].values() for g in nb.values())
-    maximum = sum(g["max"] for nb in result["grades"].values() for g in nb.values())
-    note = f"  ({'; '.join(result['reasons'])})" if result["reasons"] else ""
-    log(f"[nnbook] {len(summary.graded)}/{total} {result['student']}: {score:g}/{maximum:g}{note}")
+class Interrupted(KeyboardInterrupt):
+    """A signal asked the run to stop (``signum``: which one; the exit status says it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise Interrupted(signum)

@@ -25,7 +25,12 @@ def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subpro
     # nbgrader runs helpers (alembic) by name: the venv's bin folder must be on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = dict(os.environ, PATH=path)
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--config={root / 'nbgrader_config.py'}",
+    config = root / "nbgrader_config.py"
+    if not config.is_file():
+        raise CourseError(f"the course's nbgrader configuration {config} is missing: restore it "
+                          "(git checkout nbgrader_config.py)")
+    # nbgrader has no --config option (it ignores one, with a warning); this is how it loads a file
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={config.with_suffix('')}",
            f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
     done = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
     if check and done.returncode != 0:

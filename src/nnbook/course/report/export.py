@@ -1,8 +1,11 @@
 """CSV export and the instructor's summary report.
 
 ``export``: one row per student and assignment, one column per graded cell (its score),
-then ``score``, ``max_score``, ``flagged`` and ``reason`` (timeout, memory limit, kernel
+then ``score``, ``max_score``, ``status``, ``flagged`` and ``reason`` (timeout, memory limit, kernel
 died, unreadable, integrity flag, truncated output; empty when nothing was unusual).
+``status`` is ``graded``, or ``grading failed: <cause>`` for a submission the grader could
+not grade (a failure of the machinery, not a grade: its scores are empty, or, when an earlier
+grading exists, that one's; ``grade`` tries it again).
 Scores are read from the gradebook (manual grades included); reasons from the grading state.
 It is an nbgrader ``ExportPlugin`` (:class:`CellScoresExport`): ``nnbook-course export``
 runs it, and so does ``nbgrader export --exporter=nnbook.course.report.export.CellScoresExport``.
@@ -24,8 +27,12 @@ from nnbook.course.grade.grading import db_url, grade_cells
 from nnbook.course.state import GradingState
 
 
+HEADER_TAIL = ["score", "max_score", "status", "flagged", "reason", "findings"]
+
+
 def rows(course: Path, assignment: str, gradebook=None) -> tuple[list[str], list[dict]]:
-    """The export's header and rows for ``assignment`` (read from ``gradebook`` if given)."""
+    """The export's header and rows for ``assignment`` (read from ``gradebook`` if given):
+    the gradebook's submissions, then those whose grading failed and have no grade at all."""
     from nbgrader.api import Gradebook
 
     if gradebook is None:
@@ -34,26 +41,35 @@ def rows(course: Path, assignment: str, gradebook=None) -> tuple[list[str], list
     cells = grade_cells(course, assignment)
     columns = [gid for nb in cells.values() for gid in nb]
     state = GradingState(course, assignment)
+    failures = state.failures()
     out = []
-    gb = gradebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for sub in sorted(gb.assignment_submissions(assignment), key=lambda s: s.student.id):
-            row = {"student": sub.student.id, "assignment": assignment}
-            for nb in sub.notebooks:
-                for grade in nb.grades:
-                    row[grade.name] = float(grade.score or 0.0)
-            done = state.done_record(sub.student.id) or {}
-            row["score"] = float(sub.score or 0.0)
-            row["max_score"] = float(sub.max_score or 0.0)
-            row["flagged"] = bool(done.get("flags")) or any(nb.flagged for nb in sub.notebooks)
-            reasons = list(done.get("reasons", []))
-            if not done:
-                reasons.append("not graded by nnbook-course")
-            row["reason"] = "; ".join(reasons)
-            row["findings"] = "; ".join(f"{f['cell']}: {', '.join(f['findings'])}" for f in done.get("flags", []))
-            out.append(row)
-    return ["student", "assignment", *columns, "score", "max_score", "flagged", "reason", "findings"], out
+        for sub in sorted(gradebook.assignment_submissions(assignment), key=lambda s: s.student.id):
+            out.append(_row(sub, assignment, state.done_record(sub.student.id) or {}, failures.pop(sub.student.id, None)))
+    for student, failure in sorted(failures.items()):
+        out.append({"student": student, "assignment": assignment, "score": None, "max_score": None,
+                    "status": f"grading failed: {failure.get('failed', '')}", "flagged": False,
+                    "reason": "", "findings": ""})
+    return ["student", "assignment", *columns, *HEADER_TAIL], out
+
+
+def _row(sub, assignment: str, done: dict, failure: dict | None) -> dict:
+    row = {"student": sub.student.id, "assignment": assignment}
+    for nb in sub.notebooks:
+        for grade in nb.grades:
+            row[grade.name] = float(grade.score or 0.0)
+    row["score"] = float(sub.score or 0.0)
+    row["max_score"] = float(sub.max_score or 0.0)
+    row["status"] = "graded" if failure is None else \
+        f"grading failed: {failure.get('failed', '')} (the scores are from an earlier grading)"
+    row["flagged"] = bool(done.get("flags")) or any(nb.flagged for nb in sub.notebooks)
+    reasons = list(done.get("reasons", []))
+    if not done:
+        reasons.append("not graded by nnbook-course")
+    row["reason"] = "; ".join(reasons)
+    row["findings"] = "; ".join(f"{f['cell']}: {', '.join(f['findings'])}" for f in done.get("flags", []))
+    return row
 
 
 class CellScoresExport(ExportPlugin):
@@ -75,7 +91,8 @@ class CellScoresExport(ExportPlugin):
             writer = csv.DictWriter(fh, fieldnames=header, restval="")
             writer.writeheader()
             for row in all_rows:
-                writer.writerow({k: (f"{v:g}" if isinstance(v, float) else v) for k, v in row.items()})
+                writer.writerow({k: (f"{v:g}" if isinstance(v, float) else "" if v is None else v)
+                                 for k, v in row.items()})
 
 
 def export_csv(course: Path, assignments: list[str], target: Path) -> Path:
@@ -95,7 +112,9 @@ def report(course: Path, assignment: str) -> Path:
 
     cells = grade_cells(course, assignment)
     points = {gid: pts for nb in cells.values() for gid, pts in nb.items()}
-    _, rs = rows(course, assignment)
+    _, all_rows = rows(course, assignment)
+    failed = [r for r in all_rows if r["status"] != "graded"]
+    rs = [r for r in all_rows if r["score"] is not None]  # failed gradings without a grade are no score
     folder = course / "reports" / assignment
     folder.mkdir(parents=True, exist_ok=True)
     fractions = {gid: np.array([r.get(gid, 0.0) / pts for r in rs]) if rs else np.zeros(0)
@@ -121,6 +140,7 @@ def report(course: Path, assignment: str) -> Path:
              "| grade cell | mean fraction | full marks |", "| --- | --- | --- |"]
     for gid, v in hardest[:10]:
         lines.append(f"| {gid} | {v.mean() if len(v) else 0:.2f} | {int((v >= 1).sum())}/{len(v)} |")
+    lines += _failures_section(failed)
     lines += ["", "## Flagged for review", "", "| student | score | reason | findings |", "| --- | --- | --- | --- |"]
     flagged = [r for r in rs if r["flagged"] or r["reason"]]
     for r in flagged:
@@ -135,6 +155,15 @@ def report(course: Path, assignment: str) -> Path:
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _failures_section(failed: list[dict]) -> list[str]:
+    """Submissions the grader could not grade (no grade, or an earlier one): run ``grade`` again."""
+    if not failed:
+        return []
+    lines = ["", "## Grading failed (not a grade: fix the cause, then run `nnbook-course grade` again)", "",
+             "| student | status |", "| --- | --- |"]
+    return lines + [f"| {r['student']} | {r['status']} |" for r in failed]
 
 
 def _similar_section(course: Path, assignment: str) -> list[str]:

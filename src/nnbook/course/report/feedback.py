@@ -85,17 +85,25 @@ def feedback_config(course: Path) -> Config:
     return c
 
 
-def generate(course: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
-    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student."""
+def generate(course: Path, assignment: str, students: list[str] | None = None, log=print) -> list[Path]:
+    """Write ``feedback/<student>/<assignment>/<notebook>.html`` for every graded student,
+    saying which student it is at as it goes (about 2 s each)."""
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
 
+    from nnbook.course.paths import CourseError
+
     course = course.resolve()
     graded = sorted(p.parent.name for p in (course / "autograded").glob(f"*/{assignment}") if p.is_dir())
+    unknown = sorted(set(students or []) - set(graded))
+    if unknown:
+        raise CourseError(f"no graded submission of {assignment} from {', '.join(unknown)}: run `nnbook-course grade "
+                          f"{assignment}` first ({len(graded)} student(s) graded)")
+    if not graded:
+        raise CourseError(f"no graded submission of {assignment} yet: run `nnbook-course grade {assignment}` first")
+    chosen = [s for s in graded if not students or s in students]
     written = []
-    for student in graded:
-        if students and student not in students:
-            continue
+    for number, student in enumerate(chosen, start=1):
         config = feedback_config(course)
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id, coursedir.student_id = assignment, student
@@ -103,4 +111,5 @@ def generate(course: Path, assignment: str, students: list[str] | None = None) -
         app.force = True
         app.start()
         written += sorted((course / "feedback" / student / assignment).glob("*.html"))
+        log(f"[nnbook] feedback {number}/{len(chosen)} {student}")
     return written
