@@ -65,7 +65,7 @@ TORCH_CHAPTERS := chapters/ch06_tensors.ipynb chapters/ch07_pytorch.ipynb chapte
 OLDER_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
 test: setup
-	@tools/system-deps.sh --browser || true
+	@tools/system-deps.sh --browser --slurm || true
 	@$(COURSE) site --edition student --quiet
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests chapters $(NBVAL)
 	@echo "[test] the torch chapters again, with an older CPU's float kernels ($(OLDER_CPU))"
