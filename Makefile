@@ -17,12 +17,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 JOBS ?= 2
 
-.PHONY: help setup book book-instructor test release bench clean
+.PHONY: help setup book book-instructor test release bench clean pdf
 
 help:
 	@echo "make setup            create .venv and install everything (once; again when requirements change)"
 	@echo "make book             build the student site into _build/html"
 	@echo "make book-instructor  build the instructor site into _build/instructor/_build/html"
+	@echo "make pdf              the student edition as one PDF: _build/pdf/nnbook.pdf (installs TeX once)"
 	@echo "make test             run every test (unit, notebooks, grading round trips, site)"
 	@echo "make release          write student notebooks under release/ and the kit under downloads/"
 	@echo "make bench            run the benchmarks in benchmarks/"
@@ -100,3 +101,10 @@ test-grading: setup
 	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
 	    tests/test_integrity.py tests/test_similarity.py tests/test_grading_plan.py tests/test_forkserver.py tests/test_kernels.py \
 	    tests/test_dependencies.py
+
+# ---- the book as one PDF (student edition): _build/pdf/nnbook.pdf. Installs Debian's TeX
+# the first time (tools/system-deps.sh --pdf, ~0.5 GB; README).
+.PHONY: pdf
+pdf: setup
+	@tools/system-deps.sh --pdf
+	$(BIN)/python -m nnbook.course.build.pdf
