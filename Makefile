@@ -66,7 +66,7 @@ TORCH_CHAPTERS := chapters/ch06_tensors.ipynb chapters/ch07_pytorch.ipynb chapte
 OLDER_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
 test: setup
-	@tools/system-deps.sh --browser --slurm || true
+	@tools/system-deps.sh --browser --slurm --pdf || true
 	@$(COURSE) site --edition student --quiet
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests chapters $(NBVAL)
 	@echo "[test] the torch chapters again, with an older CPU's float kernels ($(OLDER_CPU))"
@@ -103,7 +103,7 @@ test-grading: setup
 	    tests/test_dependencies.py
 
 # ---- the book as one PDF (student edition): _build/pdf/nnbook.pdf. Installs Debian's TeX
-# the first time (tools/system-deps.sh --pdf, ~0.5 GB; README).
+# the first time (tools/system-deps.sh --pdf, ~300 MB; README).
 .PHONY: pdf
 pdf: setup
 	@tools/system-deps.sh --pdf

@@ -55,3 +55,11 @@ def test_the_pdf_has_a_name_pages_figures_and_no_answer(book_pdf):
     answers = [line for kind in ("solution", "hidden") for line in secret_lines(chapter, kind)
                if " ".join(line.split()) in text]
     assert not answers, f"answers in the PDF: {answers[:5]}"
+
+
+def test_the_leak_scanner_reads_the_pdf(book_pdf):
+    from nnbook.course.report import leaks
+
+    assert "raise NotImplementedError()" in leaks.artefact_text(book_pdf), "leaks reads a PDF's text"
+    assert book_pdf.parent in leaks.student_artefacts(ROOT, ROOT)
+    assert leaks.scan(ROOT, [book_pdf]) == []

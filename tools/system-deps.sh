@@ -9,7 +9,7 @@
 #   --slurm    slurm-wlm, munge: a one-node Slurm for tests/test_slurm.py (daemons are
 #              started by the test, never by the package: no systemd here)
 #   --pdf      TeX for `make pdf` (xelatex, latexmk, the LaTeX packages Sphinx's preamble
-#              uses, FreeFont) and poppler-utils (pdftotext, read by `leaks`); ~0.5 GB
+#              uses, FreeFont) and poppler-utils (pdftotext, read by `leaks`); ~300 MB
 # As root it runs apt-get; otherwise it prints the exact command to run and fails
 # for what is required (dot, or what a flag asked for) or warns for what is optional.
 set -euo pipefail
