@@ -27,7 +27,7 @@ def book_pdf():
     if reason:
         print(f"\n[test_pdf] SKIPPED on purpose (NNBOOK_SKIP_PDF): {reason}", file=sys.stderr, flush=True)
         pytest.skip(f"NNBOOK_SKIP_PDF: {reason}")
-    if not all(shutil.which(t) for t in ("xelatex", "latexmk", "pdftotext", "pdfimages")):
+    if not all(shutil.which(t) for t in ("xelatex", "latexmk", "pdftotext", "pdfimages", "rsvg-convert")):
         done = subprocess.run([str(ROOT / "tools" / "system-deps.sh"), "--pdf"], capture_output=True, text=True)
         if done.returncode != 0 or not shutil.which("xelatex"):
             pytest.fail("TeX is not installed and could not be (tools/system-deps.sh --pdf needs root and apt); "
@@ -63,3 +63,22 @@ def test_the_leak_scanner_reads_the_pdf(book_pdf):
     assert "raise NotImplementedError()" in leaks.artefact_text(book_pdf), "leaks reads a PDF's text"
     assert book_pdf.parent in leaks.student_artefacts(ROOT, ROOT)
     assert leaks.scan(ROOT, [book_pdf]) == []
+
+
+def test_svg_only_outputs_get_a_png_for_latex(tmp_path):
+    """ch03's graphviz drawings are SVG only: the PDF stage adds a PNG (else LaTeX prints the repr)."""
+    import base64
+
+    import nbformat
+
+    if not shutil.which("rsvg-convert"):
+        pytest.fail("rsvg-convert missing: tools/system-deps.sh --pdf installs librsvg2-bin")
+    svg = subprocess.run(["dot", "-Tsvg"], input="digraph { a -> b }", capture_output=True, text=True, check=True).stdout
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("g", outputs=[nbformat.v4.new_output(
+        "execute_result", data={"image/svg+xml": svg, "text/plain": "<graphviz.graphs.Digraph at 0x7f>"},
+        execution_count=1)])])
+    (tmp_path / "chapters").mkdir()
+    nbformat.write(nb, tmp_path / "chapters" / "ch99_graph.ipynb")
+    assert pdf.svg_outputs_as_png(tmp_path) == 1
+    data = nbformat.read(tmp_path / "chapters" / "ch99_graph.ipynb", as_version=4).cells[0].outputs[0].data
+    assert base64.b64decode(data["image/png"]).startswith(b"\x89PNG")

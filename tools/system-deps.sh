@@ -9,7 +9,8 @@
 #   --slurm    slurm-wlm, munge: a one-node Slurm for tests/test_slurm.py (daemons are
 #              started by the test, never by the package: no systemd here)
 #   --pdf      TeX for `make pdf` (xelatex, latexmk, the LaTeX packages Sphinx's preamble
-#              uses, FreeFont) and poppler-utils (pdftotext, read by `leaks`); ~300 MB
+#              uses, FreeFont), librsvg2-bin (SVG outputs such as graphviz drawings to PNG)
+#              and poppler-utils (pdftotext, read by `leaks`); ~300 MB
 # As root it runs apt-get; otherwise it prints the exact command to run and fails
 # for what is required (dot, or what a flag asked for) or warns for what is optional.
 set -euo pipefail
@@ -37,7 +38,7 @@ if [ "$want_slurm" = 1 ]; then
   command -v munged >/dev/null 2>&1 || missing+=(munge)
 fi
 if [ "$want_pdf" = 1 ]; then
-  for package in texlive-latex-extra texlive-xetex texlive-fonts-recommended latexmk fonts-freefont-otf \
+  for package in texlive-latex-extra texlive-xetex texlive-fonts-recommended latexmk fonts-freefont-otf librsvg2-bin \
                  poppler-utils; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done

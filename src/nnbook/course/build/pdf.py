@@ -10,12 +10,14 @@ Needs Debian's TeX (``tools/system-deps.sh --pdf``). The result is ``_build/pdf/
 from __future__ import annotations
 
 import argparse
+import base64
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from nnbook.course.build import site
@@ -28,18 +30,38 @@ NAME = "nnbook"
 LATEX = {"latex_engine": "xelatex", "use_jupyterbook_latex": False, "latex_documents": {"targetname": f"{NAME}.tex"}}
 
 
+def svg_outputs_as_png(staging: Path) -> int:
+    """Give every SVG-only output (graphviz drawings) a PNG twin: LaTeX cannot include SVG, and
+    without one the PDF would print the object's repr. Returns how many were converted."""
+    converted = 0
+    for path in sorted((staging / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "image/svg+xml" in data and "image/png" not in data:
+                    svg = data["image/svg+xml"]
+                    png = subprocess.run(["rsvg-convert", "--format=png", "--zoom=2"], input=svg.encode(),
+                                         capture_output=True, check=True).stdout
+                    data["image/png"] = base64.b64encode(png).decode()
+                    converted += 1
+        nbformat.write(nb, path)
+    return converted
+
+
 def pdf_path(root: Path) -> Path:
     return root / "_build" / "pdf" / f"{NAME}.pdf"
 
 
 def build(root: Path, wanted: list[Chapter], quiet: bool = True) -> Path:
     """Stage the student edition of ``wanted``, typeset it; return the PDF's path."""
-    for tool in ("xelatex", "latexmk", "makeindex"):
+    for tool in ("xelatex", "latexmk", "makeindex", "rsvg-convert"):
         if not shutil.which(tool):
             raise CourseError(f"{tool} not found: install TeX with  tools/system-deps.sh --pdf  (as root)")
     start = time.perf_counter()
     # staged apart from the site's sources: a site build may be reading those meanwhile
     staging = site.stage(root, wanted, "student", root / "_build" / "site" / "pdf")
+    svg_outputs_as_png(staging)
     config_file = staging / "_config.yml"
     config = yaml.safe_load(config_file.read_text())
     config["latex"] = LATEX
