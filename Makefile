@@ -17,12 +17,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export PYTHONHASHSEED := 0
 JOBS ?= 2
 
-.PHONY: help setup book book-instructor test release bench clean
+.PHONY: help setup book book-instructor test release bench clean pdf
 
 help:
 	@echo "make setup            create .venv and install everything (once; again when requirements change)"
 	@echo "make book             build the student site into _build/html"
 	@echo "make book-instructor  build the instructor site into _build/instructor/_build/html"
+	@echo "make pdf              the student edition as one PDF: _build/pdf/nnbook.pdf (installs TeX once)"
 	@echo "make test             run every test (unit, notebooks, grading round trips, site)"
 	@echo "make release          write student notebooks under release/ and the kit under downloads/"
 	@echo "make bench            run the benchmarks in benchmarks/"
@@ -65,7 +66,7 @@ TORCH_CHAPTERS := chapters/ch06_tensors.ipynb chapters/ch07_pytorch.ipynb chapte
 OLDER_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
 test: setup
-	@tools/system-deps.sh --browser || true
+	@tools/system-deps.sh --browser --slurm --pdf || true
 	@$(COURSE) site --edition student --quiet
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests chapters $(NBVAL)
 	@echo "[test] the torch chapters again, with an older CPU's float kernels ($(OLDER_CPU))"
@@ -100,3 +101,10 @@ test-grading: setup
 	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
 	    tests/test_integrity.py tests/test_similarity.py tests/test_grading_plan.py tests/test_forkserver.py tests/test_kernels.py \
 	    tests/test_dependencies.py
+
+# ---- the book as one PDF (student edition): _build/pdf/nnbook.pdf. Installs Debian's TeX
+# the first time (tools/system-deps.sh --pdf, ~300 MB; README).
+.PHONY: pdf
+pdf: setup
+	@tools/system-deps.sh --pdf
+	$(BIN)/python -m nnbook.course.build.pdf

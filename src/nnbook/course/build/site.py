@@ -172,11 +172,11 @@ def _fit(cell: nbformat.NotebookNode, nb: nbformat.NotebookNode) -> nbformat.Not
     return cell
 
 
-def stage(root: Path, chapters: list[Chapter], edition: str) -> Path:
-    """Write the edition's book sources under ``_build/site/<edition>``."""
+def stage(root: Path, chapters: list[Chapter], edition: str, staging: Path | None = None) -> Path:
+    """Write the edition's book sources under ``staging`` (default ``_build/site/<edition>``)."""
     if edition not in EDITIONS:
         raise CourseError(f"unknown edition {edition!r}; choose from {sorted(EDITIONS)}")
-    staging = root / "_build" / "site" / edition
+    staging = staging or root / "_build" / "site" / edition
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)

@@ -6,7 +6,8 @@ that is public anyway (markdown, public cells and stubs of any chapter, the ``nn
 library). Lines shorter than ``MIN_CHARS`` non-blank characters are ignored (``return x``
 is not a leak). Artefacts are scanned as text with whitespace collapsed: notebooks (cell
 sources and outputs), HTML (tags stripped, entities decoded: syntax highlighting splits
-code into spans), zips (each member), anything else as text.
+code into spans), zips (each member), PDFs (their text, by poppler's pdftotext), anything
+else as text.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def artefact_text(path: Path, data: bytes | None = None) -> str:
                 if not info.is_dir():
                     parts.append(artefact_text(Path(info.filename), archive.read(info)))
         return "\n".join(parts)
+    if name.endswith(".pdf"):
+        return _norm(_pdf_text(data))
     text = data.decode("utf-8", errors="replace")
     if name.endswith(".ipynb"):
         try:
@@ -109,7 +112,19 @@ def artefact_text(path: Path, data: bytes | None = None) -> str:
     return _norm(text)
 
 
-SCANNED = (".ipynb", ".html", ".htm", ".md", ".txt", ".py", ".json", ".js", ".zip", ".tex", ".csv")
+def _pdf_text(data: bytes) -> str:
+    import shutil
+    import subprocess
+
+    from nnbook.course.paths import CourseError
+
+    if not shutil.which("pdftotext"):  # a PDF left unread would pass for clean
+        raise CourseError("pdftotext not found, needed to scan PDFs: install poppler-utils (tools/system-deps.sh --pdf)")
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode(
+        "utf-8", errors="replace")
+
+
+SCANNED = (".ipynb", ".html", ".htm", ".md", ".txt", ".py", ".json", ".js", ".zip", ".tex", ".csv", ".pdf")
 
 
 def scan(root: Path, artefacts: list[Path], secret_lines: dict[str, str] | None = None) -> list[Hit]:
@@ -129,5 +144,6 @@ def scan(root: Path, artefacts: list[Path], secret_lines: dict[str, str] | None 
 
 def student_artefacts(root: Path, course: Path) -> list[Path]:
     """Everything students see: releases, feedback, the student site, downloads."""
-    out = [course / "release", course / "feedback", course / "downloads", root / "_build" / "html"]
+    out = [course / "release", course / "feedback", course / "downloads", root / "_build" / "html",
+           root / "_build" / "pdf"]
     return [p for p in out if p.exists()]
