@@ -4,19 +4,15 @@ import math
 
 import numpy as np
 
+from nnbook.data import epoch_batches as minibatches
 from nnbook.losses import l2_penalty, max_margin, np_hinge
+from nnbook.losses import sign_accuracy as accuracy
 from nnbook.nn import MLP
 from nnbook.optim import SGD, linear_decay
 
 
 def hinge_loss(scores, labels):
     return np_hinge(scores, labels)
-
-
-def accuracy(scores, labels):
-    """Fraction of samples whose predicted sign (+1 if score > 0, else -1) equals the label."""
-    predictions = np.where(np.asarray(scores, dtype=float) > 0, 1, -1)
-    return float(np.mean(predictions == np.asarray(labels)))
 
 
 class _Parameter:
@@ -32,12 +28,6 @@ def sgd_step(params, grads, lr, alpha):
     p = _Parameter(np.array(params, dtype=float), np.array(grads, dtype=float))
     SGD([p], lr=lr, weight_decay=2 * alpha).step()
     return p.data
-
-
-def minibatches(n, batch_size, seed):
-    """Index batches of one epoch: a seeded permutation of range(n) cut into pieces."""
-    order = np.random.default_rng(seed).permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
 def xor_best_bce():
