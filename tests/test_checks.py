@@ -158,7 +158,7 @@ def test_reference_cases_are_seeded_by_their_key(monkeypatch):
     monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(repo_root()))
     a = reference_cases("ch01.gradient_descent", n=5)
     b = reference_cases("ch01.gradient_descent", n=5)
-    assert len(a) == 5
+    assert len(a) >= 5  # the n random cases, then the fixed edge cases every student gets
     assert encode_cases(a) == encode_cases(b)
     with pytest.raises(KeyError, match="no CASES entry 'nothing'"):
         reference_cases("ch01.nothing")

@@ -8,6 +8,16 @@ from nnbook.course.grade.integrity import scan_cell
 from nnbook.course.paths import chapters
 
 
+@pytest.fixture(autouse=True)
+def _no_solutions_loaded_by_other_tests(monkeypatch):
+    """The sentinel reports ``solutions`` in sys.modules; tests of other files in this worker
+    may have imported it, which a grading kernel never has."""
+    import sys
+    for name in [m for m in sys.modules if m == "solutions" or m.startswith("solutions.")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+
 @pytest.mark.parametrize("source, finding", [
     ("eval('1 + 1')", "calls eval()"),
     ("exec('x = 1')", "calls exec()"),

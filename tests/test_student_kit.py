@@ -24,7 +24,7 @@ NEVER = {"jupyter-book", "jupyter-cache", "myst-nb", "sphinx", "nbgrader", "sele
          "pytest", "pytest-xdist", "nbval", "hypothesis", "django-static-mathjax"}
 # import name -> distribution name, where they differ
 # import name -> the student requirement that provides it (IPython comes with the kernel)
-DISTRIBUTION = {"sklearn": "scikit-learn", "IPython": "ipykernel"}
+DISTRIBUTION = {"sklearn": "scikit-learn", "IPython": "ipykernel", "jupyter_client": "nbclient"}  # nbclient pins the jupyter_client it drives
 OPTIONAL_IMPORTS = {"threadpoolctl"}  # torchutil.limit_threads works without it
 
 
