@@ -40,9 +40,10 @@ from queue import Empty
 import zmq
 import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import Dict, Unicode, default
+
+from nnbook.kernel_sockets import UnixSocketKernelManager
 
 # A Unix socket path has at most 107 bytes: <runtime>/kernel-<uuid>-ipc-<port>
 MAX_SOCKET_PATH = 107
@@ -94,8 +95,8 @@ class ReadyKernelClient(AsyncKernelClient):
     wait_for_ready = _async_wait_for_ready  # AsyncKernelClient binds the name to jupyter_client's
 
 
-class IPCKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernel listens on Unix sockets in the runtime folder."""
+class IPCKernelManager(UnixSocketKernelManager):
+    """A :class:`~nnbook.kernel_sockets.UnixSocketKernelManager` with its sockets in the runtime folder."""
 
     @default("client_factory")
     def _ready_client(self):
@@ -105,17 +106,14 @@ class IPCKernelManager(AsyncKernelManager):
                                    "runtime folder)").tag(config=True)
     kernel_env = Dict(help="variables added to the kernel's environment").tag(config=True)
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def runtime_folder(self) -> str:
         runtime = self.runtime_dir or jupyter_runtime_dir()
         if len(runtime) + SOCKET_SUFFIX > MAX_SOCKET_PATH:
             raise SocketPathTooLong(f"the Jupyter runtime folder {runtime} is too long for the kernel's Unix "
                                     f"sockets (at most {MAX_SOCKET_PATH - SOCKET_SUFFIX} characters); choose "
                                     "a shorter folder")
         os.makedirs(runtime, mode=0o700, exist_ok=True)
-        self.transport = "ipc"
-        self.connection_file = os.path.join(runtime, f"kernel-{uuid.uuid4()}.json")
-        self.ip = os.path.splitext(self.connection_file)[0] + "-ipc"
+        return runtime
 
     async def _async_pre_start_kernel(self, **kw):
         if self.kernel_env:
