@@ -280,25 +280,23 @@ def _adam_cases(rng, n):
     return cases
 
 
-def _adam_l2_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = _adam_hyper(rng, float(rng.choice([1e-2, 0.1, 1.0])), False)
-        cases.append((hyper, *_run(rng, lr_range=(1e-3, 0.1))))
-    cases.append(({"lr": 0.05, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.5,
-                   "decoupled_weight_decay": False}, *_constant_run(0.3, 4, 0.05)))
-    return cases
+def _adam_decay_cases(decoupled, lr, weight_decay, value, steps):
+    """Adam's cases with weight decay (L2 in the gradient, or decoupled as AdamW), then a fixed
+    run (rate ``lr``, ``steps`` constant gradients ``value``) that every student gets."""
+    def make(rng, n):
+        cases = []
+        for _ in range(n):
+            hyper = _adam_hyper(rng, float(rng.choice([1e-2, 0.1, 1.0])), decoupled)
+            cases.append((hyper, *_run(rng, lr_range=(1e-3, 0.1))))
+        cases.append(({"lr": lr, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": weight_decay,
+                       "decoupled_weight_decay": decoupled}, *_constant_run(value, steps, lr)))
+        return cases
+    return make
 
 
-def _adamw_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = _adam_hyper(rng, float(rng.choice([1e-2, 0.1, 1.0])), True)
-        cases.append((hyper, *_run(rng, lr_range=(1e-3, 0.1))))
-    # a large lr * weight_decay: the decay comes first, from the parameters before the update
-    cases.append(({"lr": 0.2, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.5,
-                   "decoupled_weight_decay": True}, *_constant_run(1.0, 4, 0.2)))
-    return cases
+_adam_l2_cases = _adam_decay_cases(False, lr=0.05, weight_decay=0.5, value=0.3, steps=4)
+# a large lr * weight_decay: the decay comes first, from the parameters before the update
+_adamw_cases = _adam_decay_cases(True, lr=0.2, weight_decay=0.5, value=1.0, steps=4)
 
 
 def _steps(rng, n, extra):
