@@ -86,11 +86,11 @@ class Outcome:
         student = result["student"]
         if result.get("failed"):
             self.summary.failed[student] = result["failed"]
-            self._store(result)
+            self.store(result)
             self.log(f"[nnbook] {self.done}/{self.total} {student}: grading failed, no grade (retried by the next run)")
             self._maybe_stop(result["failed"])
             return
-        self._store(result)
+        self.store(result)
         self.streak.clear()
         self.summary.graded.append(student)
         grades = [g for nb in result["grades"].values() for g in nb.values()]
@@ -99,10 +99,7 @@ class Outcome:
                  f"{sum(g['max'] for g in grades):g}{note}")
 
     def store(self, result: dict) -> bool:
-        """Record ``result`` outside the pool (merge-only, unreadable); False if it could not be."""
-        return self._store(result)
-
-    def _store(self, result: dict) -> bool:
+        """Record ``result`` (also outside the pool: merge-only, unreadable); False if it could not be."""
         if self.summary.gradebook_error and self.defer_merging and not result.get("failed"):
             self.summary.unmerged.append(result["student"])
             return False
