@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,18 @@ MAX_RUNTIME_PATH = kernels.MAX_SOCKET_PATH - kernels.SOCKET_SUFFIX
 # ------------------------------------------------------------------------ gradebook
 def db_url(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def hide_add_submission_warning() -> None:
+    """Hide, in this process, the one warning that writing nbgrader's gradebook prints.
+
+    nbgrader's ``Gradebook.add_submission`` builds a SubmittedAssignment with its student before
+    adding it to the session, and SQLAlchemy 2 warns that the backref does not cascade the add
+    (harmless: nbgrader adds it on the next line). Not ours to change; every other warning shows.
+    """
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
 
 
 def grade_cells(course: Path, assignment: str) -> dict[str, dict[str, float]]:
@@ -110,11 +123,9 @@ def merge(course: Path, result: dict) -> None:
     """Write one graded submission into the course gradebook (main process only)."""
     from nbgrader.api import Gradebook
 
-    import warnings
-
     assignment, student = result["assignment"], result["student"]
     with warnings.catch_warnings(), Gradebook(db_url(course)) as gb:
-        warnings.simplefilter("ignore")
+        hide_add_submission_warning()
         gb.update_or_create_student(student)
         kwargs = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
         sub = gb.update_or_create_submission(assignment, student, **kwargs)
@@ -738,15 +749,9 @@ def _init_worker(scratch: str) -> None:
     """A grading process: one torch thread, the main process decides when to stop."""
     os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import warnings
-
     import nbgrader.converters  # noqa: F401  (the slow import, once per worker)
-    from sqlalchemy.exc import SAWarning
 
-    # nbgrader's Gradebook.add_submission builds a SubmittedAssignment with its student before
-    # adding it to the session; SQLAlchemy 2 warns that the backref does not cascade the add
-    # (harmless: nbgrader adds it on the next line). Not ours to change; not shown per shard.
-    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+    hide_add_submission_warning()  # not shown once per submission, nor per shard
 
     reuse_gradebook_engines(Path(scratch))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from nbgrader.plugins import ExportPlugin
 from traitlets import Unicode
 
-from nnbook.course.grade.grading import db_url, grade_cells
+from nnbook.course.grade.grading import db_url, grade_cells, hide_add_submission_warning
 from nnbook.course.state import GradingState
 
 
@@ -44,7 +44,7 @@ def rows(course: Path, assignment: str, gradebook=None) -> tuple[list[str], list
     failures = state.failures()
     out = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        hide_add_submission_warning()
         for sub in sorted(gradebook.assignment_submissions(assignment), key=lambda s: s.student.id):
             out.append(_row(sub, assignment, state.done_record(sub.student.id) or {}, failures.pop(sub.student.id, None)))
     for student, failure in sorted(failures.items()):
