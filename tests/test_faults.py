@@ -224,3 +224,50 @@ def test_release_loads_the_repositorys_nbgrader_config(tmp_path):
                           env=dict(gs.env(), NNBOOK_COURSE_ROOT=str(root)), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "WRITE YOUR ANSWER HERE" in (tmp_path / "course" / "release" / gs.ASSIGNMENT / gs.NOTEBOOK).read_text()
+
+
+def test_a_late_penalty_reaches_the_gradebook_with_zip_times_in_the_stated_zone(released, tmp_path):
+    """Due 12:00 in Paris (11:00 UTC); two zipped copies of the reference answer dated 11:30 and
+    12:30 Paris time. Read in Paris, only the second is late and loses its 4 points to the
+    'zero' penalty; read as UTC (the old bug), both would have been late."""
+    import csv
+    import zipfile
+
+    root = _own_root(tmp_path)
+    with open(root / "nbgrader_config.py", "a") as fh:
+        fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    course = _class(released, tmp_path, students=())
+    env = dict(gs.env(), NNBOOK_COURSE_ROOT=str(root))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "nnbook.course", *args, "--course", str(course)],
+                              env=env, capture_output=True, text=True)
+
+    due = cli("due", gs.ASSIGNMENT, "2026-01-10T12:00", "--timezone", "Europe/Paris")
+    assert due.returncode == 0 and "due 2026-01-10 11:00 UTC" in due.stdout, due.stdout + due.stderr
+    assert cli("due", gs.ASSIGNMENT, "next friday").returncode == 1
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    answer = nbformat_bytes(gs.submissions(released[1])["reference"])
+    for student, hour in (("ontime", 11), ("late", 12)):
+        with zipfile.ZipFile(inbox / f"{student}.zip", "w") as zf:
+            zf.writestr(zipfile.ZipInfo(gs.NOTEBOOK, date_time=(2026, 1, 10, hour, 30, 0)), answer)
+    assert cli("collect", gs.ASSIGNMENT, str(inbox), "--timezone", "Europe/Paris").returncode == 0
+    graded = _grade(course, root=root)
+    assert graded.returncode == 0, graded.stderr
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        subs = {s.student.id: (float(s.score), float(s.late_submission_penalty or 0))
+                for s in gb.assignment_submissions(gs.ASSIGNMENT)}
+    assert subs == {"ontime": (4.0, 0.0), "late": (4.0, 4.0)}, subs
+    assert cli("export", gs.ASSIGNMENT, "-o", str(tmp_path / "grades.csv")).returncode == 0
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "grades.csv"))}
+    assert (rows["ontime"]["score"], rows["ontime"]["late_penalty"]) == ("4", "0")
+    assert (rows["late"]["score"], rows["late"]["late_penalty"]) == ("0", "4")
+
+
+def nbformat_bytes(nb) -> bytes:
+    import nbformat
+
+    return nbformat.writes(nb).encode()

@@ -4,6 +4,7 @@ A term's grading, one command each (--course is the grading root, default the re
 
     nnbook-course site [--edition instructor]       the book (student edition by default)
     nnbook-course release [--chapter ch01]          student notebooks + downloads/nnbook-student.zip
+    nnbook-course due ch01 2026-12-10T23:59         its due date (late penalties: nbgrader_config.py)
     nnbook-course student-branch DIR                the student branch's tree (what launch links open)
     nnbook-course collect ch01 INBOX/               submissions (notebooks, LMS zips) -> submitted/
     nnbook-course grade ch01 [--workers N]          autograde all, in parallel, resumable
@@ -74,6 +75,25 @@ def _cmd_release(args) -> None:
     assignments.release(root, course, chapters(root, args.chapter))
     kit = assignments.student_kit(root, course)
     print(f"[nnbook] student kit {kit}")
+
+
+def _cmd_due(args) -> None:
+    from datetime import datetime
+
+    from nnbook.course.grade.collect import zone
+
+    course = _course(args)
+    _released(course, args.assignment)
+    try:
+        when = datetime.fromisoformat(args.when)
+    except ValueError:
+        raise CourseError(f"cannot read the date {args.when!r}: write it as 2026-12-10T23:59 "
+                          "(a time zone from --timezone, or this machine's)") from None
+    if when.tzinfo is None:
+        tz = zone(args.timezone)
+        when = when.astimezone() if tz is None else when.replace(tzinfo=tz)
+    utc = assignments.set_due_date(course, args.assignment, when)
+    print(f"[nnbook] {args.assignment} is due {utc:%Y-%m-%d %H:%M} UTC")
 
 
 def _cmd_student_branch(args) -> None:
@@ -212,6 +232,16 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
     course_arg(r)
     r.set_defaults(func=_cmd_release)
+
+    d = sub.add_parser("due", help="set an assignment's due date (late penalties: nbgrader_config.py's "
+                                   "LateSubmissionPlugin)")
+    assignment_arg(d)
+    d.add_argument("when", help="the due date and time, ISO 8601: 2026-12-10T23:59 (or with an offset, +01:00)")
+    d.add_argument("--timezone", metavar="TZ",
+                   help="time zone of WHEN when it has no offset, an IANA name such as Europe/Berlin "
+                        "(default: this machine's)")
+    course_arg(d)
+    d.set_defaults(func=_cmd_due)
 
     sb = sub.add_parser("student-branch", help="write the student branch's tree from <course>/release/")
     sb.add_argument("dest", help="a checkout of the student branch (its .git is kept)")

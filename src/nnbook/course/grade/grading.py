@@ -136,6 +136,9 @@ def merge(course: Path, result: dict) -> None:
                 entry = scores.get(grade.name)
                 grade.auto_score = float(entry["score"]) if entry else 0.0
                 grade.needs_manual_grade = bool(entry and entry.get("needs_manual_grade"))
+            # nbgrader's late penalty (AssignLatePenalties, from the assignment's due date and
+            # timestamp.txt) is the worker's to compute and the gradebook's to keep
+            nb.late_submission_penalty = result.get("late_penalty", {}).get(nb.name)
         gb.db.commit()
 
 
@@ -427,7 +430,7 @@ def _merge_one(course: Path, result: dict) -> str:
         state.record_failed({k: result[k] for k in ("assignment", "student", "hash", "failed")})
         return "failed"
     done = state.done_record(result["student"]) or {}
-    keys = ("hash", "grades", "reasons", "flags")
+    keys = ("hash", "grades", "reasons", "flags", "late_penalty")
     if {k: done.get(k) for k in keys} == {k: result.get(k) for k in keys}:
         state.clear_failed(result["student"])
         return "unchanged"
@@ -462,6 +465,7 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
     a = settings.assignment
     grades: dict[str, dict] = {}
     flags: list[dict] = []
+    penalties: dict[str, float] = {}
     timestamp = None
     autograded = work / "autograded" / student / a
     for notebook, cells in settings.cells.items():
@@ -480,6 +484,8 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
             for nb in sub.notebooks:
                 if nb.name not in grades or grades[nb.name]:
                     continue
+                if nb.late_submission_penalty:
+                    penalties[nb.name] = float(nb.late_submission_penalty)
                 for g in nb.grades:
                     grades[nb.name][g.name] = {"score": float(g.score or 0.0), "max": float(g.max_score),
                                                "needs_manual_grade": bool(g.needs_manual_grade)}
@@ -488,7 +494,8 @@ def _read_result(settings: Settings, work: Path, student: str, reasons: list[str
     for notebook, cells in settings.cells.items():
         for gid, pts in cells.items():
             grades.setdefault(notebook, {}).setdefault(gid, {"score": 0.0, "max": pts})
-    return {"grades": grades, "reasons": reasons, "flags": flags, "timestamp": timestamp}
+    return {"grades": grades, "reasons": reasons, "flags": flags, "timestamp": timestamp,
+            **({"late_penalty": penalties} if penalties else {})}
 
 
 def _copy_autograded(course: Path, work: Path, a: str, student: str) -> None:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -36,6 +37,24 @@ def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subpro
     if check and done.returncode != 0:
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def set_due_date(course: Path, assignment: str, due: datetime) -> datetime:
+    """Record ``due`` (an aware time) as the released ``assignment``'s due date; return it in UTC.
+
+    nbgrader keeps due dates and submission times in UTC without a zone; while grading, its
+    ``AssignLatePenalties`` compares them and asks the configured ``LateSubmissionPlugin``
+    (``nbgrader_config.py``) for each late notebook's penalty, which the gradebook keeps.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    utc = due.astimezone(timezone.utc)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        try:
+            gb.update_or_create_assignment(assignment, duedate=utc.replace(tzinfo=None))
+        except MissingEntry:
+            raise CourseError(f"no assignment {assignment} in {course / 'gradebook.db'}") from None
+    return utc
 
 
 def write_source(root: Path, course: Path, chapter: Chapter) -> Path:

@@ -1,7 +1,8 @@
 """CSV export and the instructor's summary report.
 
 ``export``: one row per student and assignment, one column per graded cell (its score),
-then ``score``, ``max_score``, ``status``, ``flagged`` and ``reason`` (timeout, memory limit, kernel
+then ``score`` (after the late penalty), ``max_score``, ``late_penalty`` (nbgrader's, from the
+assignment's due date: ``nnbook-course due``), ``status``, ``flagged`` and ``reason`` (timeout, memory limit, kernel
 died, unreadable, integrity flag, truncated output; empty when nothing was unusual).
 ``status`` is ``graded``, or ``grading failed: <cause>`` for a submission the grader could
 not grade (a failure of the machinery, not a grade: its scores are empty, or, when an earlier
@@ -27,7 +28,7 @@ from nnbook.course.grade.grading import db_url, grade_cells, hide_add_submission
 from nnbook.course.state import GradingState
 
 
-HEADER_TAIL = ["score", "max_score", "status", "flagged", "reason", "findings"]
+HEADER_TAIL = ["score", "max_score", "late_penalty", "status", "flagged", "reason", "findings"]
 
 
 def rows(course: Path, assignment: str, gradebook=None) -> tuple[list[str], list[dict]]:
@@ -59,7 +60,9 @@ def _row(sub, assignment: str, done: dict, failure: dict | None) -> dict:
     for nb in sub.notebooks:
         for grade in nb.grades:
             row[grade.name] = float(grade.score or 0.0)
-    row["score"] = float(sub.score or 0.0)
+    penalty = float(sub.late_submission_penalty or 0.0)  # nbgrader's, kept in the gradebook
+    row["score"] = float(sub.score or 0.0) - penalty
+    row["late_penalty"] = penalty
     row["max_score"] = float(sub.max_score or 0.0)
     row["status"] = "graded" if failure is None else \
         f"grading failed: {failure.get('failed', '')} (the scores are from an earlier grading)"
