@@ -256,56 +256,40 @@ def _constant_run(value, steps, lr):
     return _fixed([[1.0, -2.0]], [[[value, -value]]] * steps, [lr] * steps)
 
 
-def _sgd_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.0, 0.5, 0.9])), "weight_decay": 0.0}
-        initial, grads, lrs = _run(rng)
-        cases.append((hyper, initial, grads, lrs))
-    # momentum with a gradient that changes sign, and a changing rate
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.0},
-                  *_fixed([[0.5, 1.5]], [[[1.0, 2.0]], [[-3.0, 0.5]], [[2.0, -1.0]], [[0.5, 0.5]]], [0.1, 0.1, 0.05, 0.2])))
-    return cases
+# a gradient that changes sign, and a rate that changes: the buffer holds gradients, not steps
+_SIGN_CHANGES = _fixed([[0.5, 1.5]], [[[1.0, 2.0]], [[-3.0, 0.5]], [[2.0, -1.0]], [[0.5, 0.5]]], [0.1, 0.1, 0.05, 0.2])
 
 
-def _sgd_decay_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.0, 0.5, 0.9])),
-                 "weight_decay": float(rng.choice([1e-3, 0.05, 0.3]))}
-        cases.append((hyper, *_run(rng)))
-    # momentum and weight decay together: the decay belongs inside the momentum buffer
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.3}, *_constant_run(1.0, 4, 0.1)))
-    cases.append(({"lr": 0.1, "momentum": 0.5, "weight_decay": 0.1},
-                  *_fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 3, [0.2, 0.2, 0.2])))
-    return cases
+def _momentum_cases(momenta, decays, fixed):
+    """SGD's and Nesterov's cases: random runs, each with a momentum from ``momenta`` and a
+    weight decay from ``decays``, then the fixed ``(hyper, run)`` pairs every student gets."""
+    def make(rng, n):
+        cases = []
+        for _ in range(n):
+            hyper = {"lr": 0.1, "momentum": float(rng.choice(momenta)),
+                     "weight_decay": float(rng.choice(decays)) if len(decays) > 1 else decays[0]}
+            cases.append((hyper, *_run(rng)))
+        return cases + [(dict(hyper), *run) for hyper, run in fixed]
+    return make
 
 
-def _nesterov_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.5, 0.9, 0.99])), "weight_decay": 0.0}
-        cases.append((hyper, *_run(rng)))
-    # a gradient that changes sign, then a rate that jumps up and falls: the buffer holds
-    # gradients, and each step takes the rate of its own call
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.0},
-                  *_fixed([[0.5, 1.5]], [[[1.0, 2.0]], [[-3.0, 0.5]], [[2.0, -1.0]], [[0.5, 0.5]]], [0.1, 0.1, 0.05, 0.2])))
-    cases.append(({"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0}, *_fixed([[1.0, -2.0]], [[[1.0, -1.0]]] * 4,
-                                                                             [0.1, 0.5, 0.02, 0.3])))
-    return cases
+def _hyper(momentum, weight_decay):
+    return {"lr": 0.1, "momentum": momentum, "weight_decay": weight_decay}
 
 
-def _nesterov_decay_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.5, 0.9, 0.99])),
-                 "weight_decay": float(rng.choice([1e-3, 0.05, 0.3]))}
-        cases.append((hyper, *_run(rng)))
-    # the decay enters the gradient before the buffer, and the rate changes between steps
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.3}, *_constant_run(1.0, 4, 0.1)))
-    cases.append(({"lr": 0.1, "momentum": 0.5, "weight_decay": 0.1},
-                  *_fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 4, [0.2, 0.5, 0.05, 0.3])))
-    return cases
+_sgd_cases = _momentum_cases([0.0, 0.5, 0.9], [0.0], [(_hyper(0.9, 0.0), _SIGN_CHANGES)])
+# momentum and weight decay together: the decay belongs inside the momentum buffer
+_sgd_decay_cases = _momentum_cases([0.0, 0.5, 0.9], [1e-3, 0.05, 0.3], [
+    (_hyper(0.9, 0.3), _constant_run(1.0, 4, 0.1)),
+    (_hyper(0.5, 0.1), _fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 3, [0.2, 0.2, 0.2]))])
+# Nesterov: besides, a rate that jumps up and falls (each step takes the rate of its own call)
+_nesterov_cases = _momentum_cases([0.5, 0.9, 0.99], [0.0], [
+    (_hyper(0.9, 0.0), _SIGN_CHANGES),
+    (_hyper(0.5, 0.0), _fixed([[1.0, -2.0]], [[[1.0, -1.0]]] * 4, [0.1, 0.5, 0.02, 0.3]))])
+# the decay enters the gradient before the buffer, and the rate changes between steps
+_nesterov_decay_cases = _momentum_cases([0.5, 0.9, 0.99], [1e-3, 0.05, 0.3], [
+    (_hyper(0.9, 0.3), _constant_run(1.0, 4, 0.1)),
+    (_hyper(0.5, 0.1), _fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 4, [0.2, 0.5, 0.05, 0.3]))])
 
 
 def _rmsprop_cases(rng, n):
@@ -397,8 +381,9 @@ def _quadratic_problem(curvatures, centre, x0, floor=0.0):
     p = Param(x0)
 
     def loss_fn():
-        p.grad += a * (p.data - c)
-        return 0.5 * float(np.sum(a * (p.data - c) ** 2)) + floor
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows to inf
+            p.grad += a * (p.data - c)
+            return 0.5 * float(np.sum(a * (p.data - c) ** 2)) + floor
     return p, loss_fn
 
 
