@@ -1,11 +1,12 @@
 """Reference answers for chapter 9 (optimisers and learning rates), with their inputs.
 
 The optimisers are graded against ``torch.optim`` itself (float64): the references below
-run torch's SGD, RMSprop, Adam and AdamW on the same parameters and gradient sequences the
-student's classes get. The numpy classes are the chapter's reference answers, kept here so
+run torch's SGD (also with ``nesterov=True``), RMSprop, Adam and AdamW on the same parameters
+and gradient sequences the student's classes get. The numpy classes are the chapter's reference answers, kept here so
 that tests can check they agree with torch.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -27,18 +28,34 @@ class SGD:
         self.momentum, self.weight_decay = momentum, weight_decay
         self.buffers = [None] * len(self.params)
 
+    def _accumulate(self, i, g):
+        """The momentum buffer of parameter i after adding g (created at the first step as g)."""
+        b = self.buffers[i]
+        self.buffers[i] = g.copy() if b is None else self.momentum * b + g
+        return self.buffers[i]
+
     def step(self):
         for i, p in enumerate(self.params):
             g = p.grad + self.weight_decay * p.data
             if self.momentum:
-                b = self.buffers[i]
-                self.buffers[i] = g.copy() if b is None else self.momentum * b + g
-                g = self.buffers[i]
+                g = self._accumulate(i, g)
             p.data -= self.lr * g
 
     def zero_grad(self):
         for p in self.params:
             p.grad = np.zeros_like(p.data)
+
+
+class NesterovSGD(SGD):
+    """torch.optim.SGD(nesterov=True): the step follows g + momentum * b, b the buffer after adding g."""
+
+    def __init__(self, params, lr, momentum=0.9, weight_decay=0.0):
+        super().__init__(params, lr, momentum, weight_decay)
+
+    def step(self):
+        for i, p in enumerate(self.params):
+            g = p.grad + self.weight_decay * p.data
+            p.data -= self.lr * (g + self.momentum * self._accumulate(i, g))
 
 
 class RMSProp:
@@ -88,6 +105,31 @@ class Adam:
             p.grad = np.zeros_like(p.data)
 
 
+def run_optimiser(optimizer, loss_fn, steps, schedule=None):
+    losses = np.full(steps + 1, np.inf)
+    for k in range(steps + 1):
+        optimizer.zero_grad()
+        loss = float(loss_fn())
+        if not math.isfinite(loss):
+            break
+        losses[k] = loss
+        if k < steps:
+            if schedule is not None:
+                optimizer.lr = schedule(k)
+            optimizer.step()
+    return losses
+
+
+def tune_rate(make_optimizer, make_problem, rates, steps):
+    best_rate, best_losses = None, None
+    for rate in rates:
+        params, loss_fn = make_problem()
+        losses = run_optimiser(make_optimizer(params, rate), loss_fn, steps)
+        if best_losses is None or losses[-1] < best_losses[-1]:
+            best_rate, best_losses = float(rate), losses
+    return best_rate, best_losses
+
+
 def step_schedule(step, lr0, factor, every):
     return lr0 * factor ** (step // every)
 
@@ -132,7 +174,9 @@ def suggest_lr(rates, losses, beta=0.9):
 
 
 # ------------------------------------------------------- references run by torch
-_TORCH = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+_TORCH = {"sgd": torch.optim.SGD, "nesterov": functools.partial(torch.optim.SGD, nesterov=True),
+          "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+_NUMPY = {"sgd": SGD, "nesterov": NesterovSGD, "rmsprop": RMSProp, "adam": Adam}
 
 
 def torch_path(kind, hyper, initial, grads, lrs):
@@ -161,7 +205,7 @@ def torch_path(kind, hyper, initial, grads, lrs):
 def numpy_path(kind, hyper, initial, grads, lrs):
     """The same run with the chapter's numpy classes (what the hidden tests' adapters do)."""
     params = [Param(x) for x in initial]
-    optimizer = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}[kind](params, **hyper)
+    optimizer = _NUMPY[kind](params, **hyper)
     path = []
     for step_grads, lr in zip(grads, lrs):
         optimizer.lr = lr
@@ -175,6 +219,10 @@ def numpy_path(kind, hyper, initial, grads, lrs):
 
 def _sgd_path(hyper, initial, grads, lrs):
     return torch_path("sgd", hyper, initial, grads, lrs)
+
+
+def _nesterov_path(hyper, initial, grads, lrs):
+    return torch_path("nesterov", hyper, initial, grads, lrs)
 
 
 def _rmsprop_path(hyper, initial, grads, lrs):
@@ -208,29 +256,40 @@ def _constant_run(value, steps, lr):
     return _fixed([[1.0, -2.0]], [[[value, -value]]] * steps, [lr] * steps)
 
 
-def _sgd_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.0, 0.5, 0.9])), "weight_decay": 0.0}
-        initial, grads, lrs = _run(rng)
-        cases.append((hyper, initial, grads, lrs))
-    # momentum with a gradient that changes sign, and a changing rate
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.0},
-                  *_fixed([[0.5, 1.5]], [[[1.0, 2.0]], [[-3.0, 0.5]], [[2.0, -1.0]], [[0.5, 0.5]]], [0.1, 0.1, 0.05, 0.2])))
-    return cases
+# a gradient that changes sign, and a rate that changes: the buffer holds gradients, not steps
+_SIGN_CHANGES = _fixed([[0.5, 1.5]], [[[1.0, 2.0]], [[-3.0, 0.5]], [[2.0, -1.0]], [[0.5, 0.5]]], [0.1, 0.1, 0.05, 0.2])
 
 
-def _sgd_decay_cases(rng, n):
-    cases = []
-    for _ in range(n):
-        hyper = {"lr": 0.1, "momentum": float(rng.choice([0.0, 0.5, 0.9])),
-                 "weight_decay": float(rng.choice([1e-3, 0.05, 0.3]))}
-        cases.append((hyper, *_run(rng)))
-    # momentum and weight decay together: the decay belongs inside the momentum buffer
-    cases.append(({"lr": 0.1, "momentum": 0.9, "weight_decay": 0.3}, *_constant_run(1.0, 4, 0.1)))
-    cases.append(({"lr": 0.1, "momentum": 0.5, "weight_decay": 0.1},
-                  *_fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 3, [0.2, 0.2, 0.2])))
-    return cases
+def _momentum_cases(momenta, decays, fixed):
+    """SGD's and Nesterov's cases: random runs, each with a momentum from ``momenta`` and a
+    weight decay from ``decays``, then the fixed ``(hyper, run)`` pairs every student gets."""
+    def make(rng, n):
+        cases = []
+        for _ in range(n):
+            hyper = {"lr": 0.1, "momentum": float(rng.choice(momenta)),
+                     "weight_decay": float(rng.choice(decays)) if len(decays) > 1 else decays[0]}
+            cases.append((hyper, *_run(rng)))
+        return cases + [(dict(hyper), *run) for hyper, run in fixed]
+    return make
+
+
+def _hyper(momentum, weight_decay):
+    return {"lr": 0.1, "momentum": momentum, "weight_decay": weight_decay}
+
+
+_sgd_cases = _momentum_cases([0.0, 0.5, 0.9], [0.0], [(_hyper(0.9, 0.0), _SIGN_CHANGES)])
+# momentum and weight decay together: the decay belongs inside the momentum buffer
+_sgd_decay_cases = _momentum_cases([0.0, 0.5, 0.9], [1e-3, 0.05, 0.3], [
+    (_hyper(0.9, 0.3), _constant_run(1.0, 4, 0.1)),
+    (_hyper(0.5, 0.1), _fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 3, [0.2, 0.2, 0.2]))])
+# Nesterov: besides, a rate that jumps up and falls (each step takes the rate of its own call)
+_nesterov_cases = _momentum_cases([0.5, 0.9, 0.99], [0.0], [
+    (_hyper(0.9, 0.0), _SIGN_CHANGES),
+    (_hyper(0.5, 0.0), _fixed([[1.0, -2.0]], [[[1.0, -1.0]]] * 4, [0.1, 0.5, 0.02, 0.3]))])
+# the decay enters the gradient before the buffer, and the rate changes between steps
+_nesterov_decay_cases = _momentum_cases([0.5, 0.9, 0.99], [1e-3, 0.05, 0.3], [
+    (_hyper(0.9, 0.3), _constant_run(1.0, 4, 0.1)),
+    (_hyper(0.5, 0.1), _fixed([[2.0], [[1.0, -1.0]]], [[[0.0], [[0.0, 0.0]]]] * 4, [0.2, 0.5, 0.05, 0.3]))])
 
 
 def _rmsprop_cases(rng, n):
@@ -299,6 +358,84 @@ _adam_l2_cases = _adam_decay_cases(False, lr=0.05, weight_decay=0.5, value=0.3, 
 _adamw_cases = _adam_decay_cases(True, lr=0.2, weight_decay=0.5, value=1.0, steps=4)
 
 
+class _HeavyBall:
+    """Gradient descent with momentum on one Param: what the harness's hidden tests drive."""
+
+    def __init__(self, p, lr, momentum):
+        self.p, self.lr, self.momentum = p, lr, momentum
+        self.velocity = np.zeros_like(p.data)
+        self.taken = 0  # steps taken
+
+    def zero_grad(self):
+        self.p.grad = np.zeros_like(self.p.data)
+
+    def step(self):
+        self.taken += 1
+        self.velocity = self.momentum * self.velocity + self.p.grad
+        self.p.data -= self.lr * self.velocity
+
+
+def _quadratic_problem(curvatures, centre, x0, floor=0.0):
+    """One Param at x0 and the loss sum(a * (x - c)**2) / 2 + floor, which adds its gradient."""
+    a, c = np.asarray(curvatures, dtype=float), np.asarray(centre, dtype=float)
+    p = Param(x0)
+
+    def loss_fn():
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows to inf
+            p.grad += a * (p.data - c)
+            return 0.5 * float(np.sum(a * (p.data - c) ** 2)) + floor
+    return p, loss_fn
+
+
+def _curve_case(curvatures, centre, x0, lr, momentum, steps, rates):
+    p, loss_fn = _quadratic_problem(curvatures, centre, x0)
+    schedule = None if rates is None else (lambda k: rates[k])
+    optimizer = _HeavyBall(p, lr, momentum)
+    losses = run_optimiser(optimizer, loss_fn, steps, schedule)
+    return {"losses": losses, "steps_taken": optimizer.taken}
+
+
+def _tune_case(curvatures, centre, x0, momentum, rates, steps):
+    def make_problem():
+        p, loss_fn = _quadratic_problem(curvatures, centre, x0)
+        return [p], loss_fn
+    return tune_rate(lambda params, rate: _HeavyBall(params[0], rate, momentum), make_problem, rates, steps)
+
+
+def _bowl(rng):
+    d = int(rng.integers(1, 4))
+    return rng.uniform(0.5, 10.0, size=d), rng.normal(size=d), rng.normal(size=d) * 2
+
+
+def _curve_cases(rng, n):
+    cases = []
+    for _ in range(n):
+        steps = int(rng.integers(0, 30))
+        rates = [float(r) for r in rng.uniform(0.01, 0.2, size=steps)] if rng.random() < 0.5 else None
+        cases.append((*_bowl(rng), float(rng.uniform(0.01, 0.2)), float(rng.choice([0.0, 0.5, 0.9])), steps, rates))
+    # a schedule whose rates differ at every step: step k takes schedule(k)
+    cases.append(([1.0, 4.0], [0.5, -0.5], [2.0, 1.0], 0.01, 0.0, 5, [0.3, 0.02, 0.4, 0.05, 0.2]))
+    # a rate far too large: the loss overflows to inf mid-run and the rest is inf
+    cases.append(([100.0], [0.0], [1.0], 2.0, 0.0, 100, None))
+    # no step at all: the initial loss only
+    cases.append(([2.0], [1.0], [3.0], 0.1, 0.9, 0, None))
+    return cases
+
+
+def _tune_cases(rng, n):
+    cases = []
+    for _ in range(n):
+        rates = [float(r) for r in 10 ** rng.uniform(-3, 0, size=int(rng.integers(1, 6)))]
+        cases.append((*_bowl(rng), float(rng.choice([0.0, 0.5, 0.9])), rates, int(rng.integers(1, 30))))
+    # a flat loss: every rate ties, the first wins
+    cases.append(([0.0, 0.0], [1.0, 1.0], [3.0, -1.0], 0.5, [0.3, 0.1, 0.2], 5))
+    # every rate diverges: all end at inf, the first wins
+    cases.append(([100.0], [0.0], [1.0], 0.0, [3.0, 5.0], 200))
+    # momentum overshoots: the best final loss is not the lowest loss along the way
+    cases.append(([1.0], [0.0], [1.0], 0.9, [0.5, 0.05], 12))
+    return cases
+
+
 def _steps(rng, n, extra):
     cases = []
     for _ in range(n):
@@ -339,23 +476,8 @@ def _warmup_cases(rng, n):
 
 def _quadratic_range_case(curvatures, centre, x0, floor, lr_min, lr_max, num_steps, diverge_factor):
     """The range test of plain gradient descent on sum(a * (x - c)**2) / 2 + floor."""
-    a, c = np.asarray(curvatures, dtype=float), np.asarray(centre, dtype=float)
-    p = Param(x0)
-
-    class Descent:
-        lr = None
-
-        def zero_grad(self):
-            p.grad = np.zeros_like(p.data)
-
-        def step(self):
-            p.data -= self.lr * p.grad
-
-    def loss_fn():
-        p.grad += a * (p.data - c)
-        return 0.5 * float(np.sum(a * (p.data - c) ** 2)) + floor
-
-    rates, losses = lr_range_test(Descent(), loss_fn, lr_min, lr_max, num_steps, diverge_factor)
+    p, loss_fn = _quadratic_problem(curvatures, centre, x0, floor)
+    rates, losses = lr_range_test(_HeavyBall(p, None, 0.0), loss_fn, lr_min, lr_max, num_steps, diverge_factor)
     return {"rates": rates, "losses": losses}
 
 
@@ -401,11 +523,15 @@ def _smoothing_curves(rng, n):
 CASES = {
     "sgd": (_sgd_path, _sgd_cases),
     "sgd_weight_decay": (_sgd_path, _sgd_decay_cases),
+    "nesterov": (_nesterov_path, _nesterov_cases),
+    "nesterov_weight_decay": (_nesterov_path, _nesterov_decay_cases),
     "rmsprop": (_rmsprop_path, _rmsprop_cases),
     "rmsprop_weight_decay": (_rmsprop_path, _rmsprop_decay_cases),
     "adam": (_adam_path, _adam_cases),
     "adam_l2": (_adam_path, _adam_l2_cases),
     "adamw": (_adam_path, _adamw_cases),
+    "run_optimiser": (_curve_case, _curve_cases),
+    "tune_rate": (_tune_case, _tune_cases),
     "step_schedule": (step_schedule, _step_schedule_cases),
     "cosine_schedule": (cosine_schedule, _cosine_cases),
     "warmup_cosine": (warmup_cosine, _warmup_cases),

@@ -36,6 +36,12 @@ ADAMW_BLOCK = (ADAMW_DECAY + "\n            else:\n                g = g + self.
                "            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)")
 ADAMW_AFTER = "\n            if self.decoupled:\n                p.data *= 1 - self.lr * self.weight_decay"
 
+# ch09's Nesterov step, and Sutskever's form transcribed: the buffer holds steps, the rate inside.
+NESTEROV_STEP = ("b *= self.momentum\n            b += g\n"
+                 "            p.data -= self.lr * (g + self.momentum * b)")
+NESTEROV_VELOCITY = ("b *= self.momentum\n            b -= self.lr * g  # a velocity: -lr * gradients\n"
+                     "            p.data += self.momentum * b - self.lr * g")
+
 # (chapter, answer cell, text of the reference answer, the mistake, test cell that must catch it)
 MUTANTS = [
     ("ch01", "ch01-descend", "if np.linalg.norm(g) <= tol:", "if np.abs(g).max() <= tol:",
@@ -133,6 +139,9 @@ MUTANTS = [
     ("ch09", "ch09-sgd", "g = p.grad + self.weight_decay * p.data\n            if self.momentum:",
      "g = p.grad\n            p.data -= self.lr * self.weight_decay * p.data  # the decay outside the buffer\n"
      "            if self.momentum:", "ch09-sgd-weight-decay-tests"),
+    ("ch09", "ch09-nesterov", NESTEROV_STEP, NESTEROV_VELOCITY,
+     "ch09-nesterov-tests"),  # equal while lr is constant; a new lr reaches the steps late
+    ("ch09", "ch09-nesterov", NESTEROV_STEP, NESTEROV_VELOCITY, "ch09-nesterov-weight-decay-tests"),
     ("ch09", "ch09-rmsprop", "g = p.grad + self.weight_decay * p.data",
      "g = p.grad\n            p.data -= self.lr * self.weight_decay * p.data  # the decay bypasses the scaling",
      "ch09-rmsprop-weight-decay-tests"),
@@ -143,6 +152,12 @@ MUTANTS = [
      "ch09-adam-l2-tests"),  # the gradient of weight_decay * |p|**2 instead of weight_decay / 2 * |p|**2
     ("ch09", "ch09-adam", ADAMW_BLOCK, ADAMW_BLOCK.replace(ADAMW_DECAY, "pass") + ADAMW_AFTER,
      "ch09-adamw-tests"),  # the decay taken from the weights after this step's update
+    ("ch09", "ch09-comparison", "optimizer.lr = schedule(k)", "optimizer.lr = schedule(min(k + 1, steps - 1))",
+     "ch09-run-optimiser-tests"),  # the schedule one step ahead
+    ("ch09", "ch09-comparison", "if best_curve is None or curve[-1] < best_curve[-1]:",
+     "if best_curve is None or curve.min() < best_curve.min():", "ch09-tune-rate-tests"),  # the lowest point, not the end
+    ("ch09", "ch09-comparison", "if best_curve is None or curve[-1] < best_curve[-1]:",
+     "if best_curve is None or curve[-1] <= best_curve[-1]:", "ch09-tune-rate-tests"),  # the last of tied rates
     ("ch09", "ch09-schedules", "return lr0 * factor ** (step // every)", "return lr0 * factor ** round(step / every)",
      "ch09-step-schedule-tests"),
     ("ch09", "ch09-schedules", "t = min(step, total_steps) / total_steps", "t = step / total_steps  # not clamped",
