@@ -95,7 +95,7 @@ report: setup
 leaks: setup
 	$(COURSE) leaks
 selfcheck: setup
-	$(BIN)/python -m nnbook.selfcheck $(NB)
+	$(BIN)/python -m nnbook.kit.selfcheck $(NB)
 test-grading: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests/test_grading_trust.py \
 	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
