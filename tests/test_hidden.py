@@ -86,11 +86,15 @@ def test_emit_outputs_runs_the_function_on_each_input_and_displays_one_record(mo
 
 
 def test_compare_with_reference_with_inputs_never_compares_in_the_kernel(monkeypatch):
+    monkeypatch.setattr(checks, "_provider", checks._provider)  # the provider is restored after this test
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
     inputs = checks.encode_cases([(args, None) for args, _ in CASES])
     assert checks.compare_with_reference(lambda x: "anything", "ch01.k", inputs=inputs) is None
     assert [o["value"] for o in shown[0][checks.OUTPUTS_MIME]["outputs"]] == ["anything", "anything"]
+    # and the kernel is now a grading one: a hidden test without inputs does not look for solutions/
+    with pytest.raises(checks.ReferenceUnavailableError, match="never read inside a grading kernel"):
+        checks.compare_with_reference(lambda x: x, "ch01.k")
 
 
 def test_case_seeds_depend_on_the_key_and_the_submission():

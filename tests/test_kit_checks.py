@@ -158,7 +158,8 @@ def test_encoded_cases_round_trip():
     assert isinstance(back[0][0], tuple) and back[1][0][0].dtype == np.float64
 
 
-def test_grading_refuses_a_hidden_test_without_the_graders_inputs():
+def test_grading_refuses_a_hidden_test_without_the_graders_inputs(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: None)
     use_grader_inputs()
     try:
         with pytest.raises(ReferenceUnavailableError, match="never read inside a grading kernel"):

@@ -9,9 +9,10 @@ chosen in code, never by an environment variable:
 * **While graded**, ``nnbook-course grade`` writes the submission's ``inputs`` into each
   call (:mod:`nnbook.course.grade.hidden`): the student's function runs on them and
   :func:`emit_outputs` displays what it returned as a record of plain data, which the
-  grader compares outside the kernel. The expected values never enter the kernel. The
-  grader's setup cell also calls :func:`use_grader_inputs`, after which a call without
-  ``inputs`` fails instead of looking for the reference answers.
+  grader compares outside the kernel. The expected values never enter the kernel. A call
+  with ``inputs`` also switches the kernel to :func:`use_grader_inputs`, after which a call
+  without them fails instead of looking for the reference answers (the grader's setup cell
+  may call it first thing).
 * **In the instructor's repository** (the book build, nbval of ``chapters/``), a call
   without ``inputs`` asks the *reference provider* for inputs and expected outputs and
   compares here. A provider is registered with :func:`use_reference`; with none
@@ -207,6 +208,7 @@ def compare_with_reference(
     if not callable(student_fn):
         raise AssertionError(f"{key}: expected a function, got {_short(student_fn)}")
     if inputs is not None:
+        use_grader_inputs()  # this kernel is being graded: never look for the reference answers
         emit_outputs(student_fn, key, [args for args, _ in decode_cases(inputs)])
         return
     for args, expected in _reference_cases(key):
