@@ -148,6 +148,7 @@ def decode_cases(text: str) -> list[tuple[tuple, Any]]:
 # The reference provider: exercise key -> [(args, expected), ...]. None: not chosen yet
 # (the first hidden test without inputs imports the course's, if it is installed).
 _provider: Callable[[str], list] | None = None
+COURSE_REFERENCE = "nnbook.course.grade.reference"
 
 
 def use_reference(provider: Callable[[str], list] | None) -> None:
@@ -173,8 +174,10 @@ def _reference_cases(key: str) -> list:
     global _provider
     if _provider is None:
         try:
-            reference = importlib.import_module("nnbook.course.grade.reference")
-        except ImportError:
+            reference = importlib.import_module(COURSE_REFERENCE)
+        except ModuleNotFoundError as exc:
+            if not COURSE_REFERENCE.startswith(exc.name or "?"):
+                raise  # the course is installed but broken: say so, not "no course"
             raise ReferenceUnavailableError(
                 f"{key}: hidden tests run when your notebook is graded; the reference solutions "
                 "are not part of the student kit") from None
