@@ -221,6 +221,6 @@ def test_student_kit_has_package_without_course_or_solutions(graded):
     import zipfile
 
     names = zipfile.ZipFile(graded["course"] / "downloads" / "nnbook-student.zip").namelist()
-    assert "nnbook-student/src/nnbook/checks.py" in names and "nnbook-student/requirements.txt" in names
-    assert "nnbook-student/src/nnbook/selfcheck.py" in names
+    assert "nnbook-student/src/nnbook/kit/checks.py" in names and "nnbook-student/requirements.txt" in names
+    assert "nnbook-student/src/nnbook/kit/selfcheck.py" in names
     assert not any("/course/" in n or "solutions" in n or n.endswith(".ipynb") for n in names)
