@@ -95,12 +95,12 @@ report: setup
 leaks: setup
 	$(COURSE) leaks
 selfcheck: setup
-	$(BIN)/python -m nnbook.selfcheck $(NB)
+	$(BIN)/python -m nnbook.kit.selfcheck $(NB)
 test-grading: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope -q tests/test_grading_trust.py \
-	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_ownership.py \
+	    tests/test_grading_pipeline.py tests/test_leaks.py tests/test_hidden.py tests/test_kit_ownership.py \
 	    tests/test_integrity.py tests/test_similarity.py tests/test_grading_plan.py tests/test_forkserver.py tests/test_kernels.py \
-	    tests/test_dependencies.py tests/test_faults.py
+	    tests/test_kit_dependencies.py tests/test_faults.py tests/test_kit_checks.py tests/test_kit_selfcheck.py
 
 # ---- the book as one PDF (student edition): _build/pdf/nnbook.pdf. Installs Debian's TeX
 # the first time (tools/system-deps.sh --pdf, ~300 MB; README).

@@ -40,7 +40,7 @@ c.OverwriteCells.add_missing_cells = True
 # Trustworthy autograding (src/nnbook/course/grade/preprocessors.py; docs/INSTRUCTORS.md).
 # The gradebook is the authority on nbgrader metadata; heavy demos are skipped; an integrity
 # sentinel reports at the start of each grade cell; a test that uses a graded name the submission does
-# not define itself (src/nnbook/ownership.py) scores 0; a dead kernel stops execution without ever
+# not define itself (src/nnbook/kit/ownership.py) scores 0; a dead kernel stops execution without ever
 # scoring the tests that did not run as passing; huge outputs are capped.
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern,

@@ -229,7 +229,7 @@ def test_selfcheck_reports_failing_public_tests(released, tmp_path):
     _, rel = released
     nb = gs.answered(rel, {"ch90-add": gs.REFERENCE["ch90-add"]})
     nbformat.write(nb, tmp_path / gs.NOTEBOOK)
-    done = subprocess.run([sys.executable, "-m", "nnbook.selfcheck", str(tmp_path / gs.NOTEBOOK), "--skip-heavy"],
+    done = subprocess.run([sys.executable, "-m", "nnbook.kit.selfcheck", str(tmp_path / gs.NOTEBOOK), "--skip-heavy"],
                           env=gs.env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "[PASS] ch90-add-tests" in done.stdout

@@ -35,8 +35,8 @@ EXPECTED = {  # student -> (score, reason fragment or None, flagged)
     "tamper_deleted": (3, None, False),
     "snoop": (4, "integrity flag (static check)", True),  # the scan flags, the sandbox prevents
     "emptied": (0, "not the student's own in ch90-add-tests: add is not defined by your answer cell", False),
-    "imported": (3, "add must be your own, but your answer imports assert_close from nnbook.checks", False),
-    "wrapper": (2, "uses the library's nnbook.checks.scale", False),
+    "imported": (3, "add must be your own, but your answer imports assert_close from nnbook.kit.checks", False),
+    "wrapper": (2, "uses the library's nnbook.kit.checks.scale", False),
     "rebound": (3, "square is bound again outside its answer cell", False),
     "stealer": (3, "integrity flag (static check)", True),
     "forged": (1, "integrity flag: no credit from ch90-square-tests on", True),
@@ -150,7 +150,7 @@ def test_sandbox_hides_course_files(graded):
 
 
 def test_hidden_tests_get_inputs_only_and_each_student_other_ones(graded):
-    from nnbook.checks import decode_cases
+    from nnbook.kit.checks import decode_cases
 
     def inputs(student):
         nb = json.loads((graded["course"] / "autograded" / student / gs.ASSIGNMENT / gs.NOTEBOOK).read_text())
@@ -175,7 +175,7 @@ def test_monkeypatching_is_detected_statically_and_at_runtime(graded):
     assert kinds == {"static", "runtime"}
     sneaky = done(graded, "sneaky")["flags"]
     assert {f["kind"] for f in sneaky} == {"runtime"}
-    assert any("nnbook.checks._mismatch" in f["findings"] for f in sneaky)
+    assert any("nnbook.kit.checks._mismatch" in f["findings"] for f in sneaky)
 
 
 def test_huge_output_is_truncated_and_feedback_renders(graded):
@@ -221,6 +221,6 @@ def test_student_kit_has_package_without_course_or_solutions(graded):
     import zipfile
 
     names = zipfile.ZipFile(graded["course"] / "downloads" / "nnbook-student.zip").namelist()
-    assert "nnbook-student/src/nnbook/checks.py" in names and "nnbook-student/requirements.txt" in names
-    assert "nnbook-student/src/nnbook/selfcheck.py" in names
+    assert "nnbook-student/src/nnbook/kit/checks.py" in names and "nnbook-student/requirements.txt" in names
+    assert "nnbook-student/src/nnbook/kit/selfcheck.py" in names
     assert not any("/course/" in n or "solutions" in n or n.endswith(".ipynb") for n in names)

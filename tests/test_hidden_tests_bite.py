@@ -6,7 +6,7 @@ grading: the wrong answer must pass the public part of the target test cell and 
 its hidden part runs. Only the first code cell (imports) and the nbgrader cells run, so a
 case costs seconds. Other chapters can add their cases to MUTANTS.
 
-While grading, each submission gets hidden inputs of its own (``checks.case_seed(key,
+While grading, each submission gets hidden inputs of its own (``reference.case_seed(key,
 student)``), so a mistake that only some draws expose would keep full marks for the other
 students. The second test grades every mutant's target cell as 30 different students would
 see it: the mistake must lose the cell for each of them (fixed edge cases appended to the
@@ -21,7 +21,7 @@ import io
 import nbformat
 import pytest
 
-from nnbook import checks
+from nnbook.course.grade import reference
 from nnbook.course.paths import chapters, repo_root
 
 ROOT = repo_root()
@@ -255,11 +255,11 @@ def test_a_plausible_wrong_answer_passes_the_public_tests_and_fails_a_hidden_one
 def test_a_plausible_wrong_answer_loses_the_cell_for_every_student(monkeypatch, chapter, answer, right, wrong, target):
     namespace, source = _cells_before(_mutated(monkeypatch, chapter, answer, right, wrong), target)
     assert HIDDEN in source, f"{target} has no hidden tests"
-    real = checks.case_seed
+    real = reference.case_seed
     escaped = []
     for student in STUDENT_IDS:
         # grading seeds each hidden test with the key and the student (GiveHiddenInputs)
-        monkeypatch.setattr(checks, "case_seed", lambda key, submission=None, _student=student: real(key, _student))
+        monkeypatch.setattr(reference, "case_seed", lambda key, submission=None, _student=student: real(key, _student))
         if _failure(source, namespace) is None:
             escaped.append(student)
     assert not escaped, (f"{target}: {wrong!r} in {answer} keeps full marks for {len(escaped)} of "

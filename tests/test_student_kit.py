@@ -37,9 +37,9 @@ def _group() -> dict[str, str]:
 
 
 def _third_party_imports() -> set[str]:
-    """Top-level modules imported anywhere in the library outside the instructor pipeline."""
+    """Top-level modules imported anywhere in what the kit ships: the library and nnbook.kit."""
     found = set()
-    for path in LIBRARY.glob("*.py"):
+    for path in [*LIBRARY.glob("*.py"), *(LIBRARY / "kit").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {a.name.split(".")[0] for a in node.names}
@@ -68,7 +68,10 @@ def test_kit_declares_the_group_and_leaves_out_the_course(tmp_path):
     kit = assignments.student_kit(ROOT, tmp_path)
     archive = zipfile.ZipFile(kit)
     names = archive.namelist()
-    assert not any("/course/" in n or "solutions" in n or n.endswith(".ipynb") for n in names)
+    assert not any("nnbook/course" in n or "solutions" in n or n.endswith(".ipynb") for n in names)
+    shipped = {n.removeprefix("nnbook-student/src/") for n in names if n.endswith(".py")}
+    expected = {f"nnbook/{p.name}" for p in LIBRARY.glob("*.py")} | {f"nnbook/kit/{p.name}" for p in (LIBRARY / "kit").glob("*.py")}
+    assert shipped == expected, "the kit is the library's modules and nnbook.kit, nothing else"
     project = tomllib.loads(archive.read("nnbook-student/pyproject.toml").decode())["project"]
     assert project["optional-dependencies"]["student"] == assignments.student_requirements()
     assert archive.read("nnbook-student/requirements.txt").decode().splitlines()[-1] == ".[student]"
@@ -110,7 +113,7 @@ def test_kit_installs_offline_into_a_fresh_venv_and_selfchecks_a_released_chapte
     ``venv --system-site-packages`` would not help, it exposes the base interpreter's packages,
     not .venv's). The kit itself is built and installed from its zip with ``--no-deps``, pip's
     resolver then confirms offline that the student group needs nothing beyond what is
-    installed, and ``python -m nnbook.selfcheck`` runs a released chapter in a kernel of the
+    installed, and ``python -m nnbook.kit.selfcheck`` runs a released chapter in a kernel of the
     new environment, importing nnbook from the kit.
     """
     pip_offline = _local_index_args()
@@ -141,7 +144,7 @@ def test_kit_installs_offline_into_a_fresh_venv_and_selfchecks_a_released_chapte
                             f"{kit_dir}[student]").stdout)
     missing = {item["metadata"]["name"].lower() for item in report["install"]} - {"nnbook"}
     assert not missing, f"the student group wants packages that are not installed: {missing}"
-    where = run("-c", "import nnbook, nnbook.selfcheck; print(nnbook.__file__)").stdout.strip()
+    where = run("-c", "import nnbook, nnbook.kit.selfcheck; print(nnbook.__file__)").stdout.strip()
     assert where.startswith(str(env_dir)), where
     assert run("-c", "import importlib.util as u; print(u.find_spec('nnbook.course'))").stdout.strip() == "None"
 
@@ -155,7 +158,7 @@ def test_kit_installs_offline_into_a_fresh_venv_and_selfchecks_a_released_chapte
     probe.metadata["nbgrader"] = {"grade": True, "grade_id": "kernel-uses-the-kit", "points": 0}
     nb.cells.insert(0, probe)
     nbformat.write(nb, released)
-    done = run("-m", "nnbook.selfcheck", str(released), "--timeout", "300", check=False)
+    done = run("-m", "nnbook.kit.selfcheck", str(released), "--timeout", "300", check=False)
     assert "[PASS] kernel-uses-the-kit" in done.stdout, done.stdout + done.stderr
     assert "not answered yet" in done.stdout  # the released stubs fail their public tests, and say why
     assert done.returncode == 1 and "public test cells pass" in done.stdout

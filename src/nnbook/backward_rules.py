@@ -1,7 +1,7 @@
 """Chapter 6's backward rules and two-layer network, computed by the `Tensor` engine.
 
 Grading puts these in place of a student's earlier answers while it tests a later exercise
-that calls them (see `nnbook.checks.with_globals`), so one slip costs one exercise. The
+that calls them (see `nnbook.kit.checks.with_globals`), so one slip costs one exercise. The
 reference answers of chapter 6 are these same functions: one source of truth.
 """
 

@@ -43,7 +43,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import Dict, Unicode, default
 
-from nnbook.kernel_sockets import UnixSocketKernelManager
+from nnbook.kit.kernel_sockets import UnixSocketKernelManager
 
 # A Unix socket path has at most 107 bytes: <runtime>/kernel-<uuid>-ipc-<port>
 MAX_SOCKET_PATH = 107
@@ -96,7 +96,7 @@ class ReadyKernelClient(AsyncKernelClient):
 
 
 class IPCKernelManager(UnixSocketKernelManager):
-    """A :class:`~nnbook.kernel_sockets.UnixSocketKernelManager` with its sockets in the runtime folder."""
+    """A :class:`~nnbook.kit.kernel_sockets.UnixSocketKernelManager` with its sockets in the runtime folder."""
 
     @default("client_factory")
     def _ready_client(self):

@@ -14,18 +14,10 @@ import copy
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
+from nnbook.kit import cells
+
 # Cells tagged like this are dropped from the student edition (notes for instructors).
 INSTRUCTOR_ONLY = "instructor-only"
-SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
-HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _is_solution(cell) -> bool:
-    return bool(_nbgrader(cell).get("solution"))
 
 
 def _stub_config():
@@ -43,7 +35,7 @@ def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.cells = [c for c in nb.cells if INSTRUCTOR_ONLY not in c.metadata.get("tags", [])]
     for cell in nb.cells:
         text = cell.source
-        if any(m in text for m in SOLUTION_MARKERS + HIDDEN_MARKERS):
+        if cells.has_marker(text):
             # nbgrader only clears cells marked as solution/grade cells; a marker anywhere
             # else means a cell is missing its metadata, and the answer would leak.
             raise ValueError(f"a cell still contains a solution or hidden-test marker after "
@@ -55,14 +47,14 @@ def instructor_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Everything shown: each reference answer folded behind a toggle, hidden tests visible."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if _is_solution(cell) and cell.cell_type == "code":
+        if cells.is_answer(cell) and cell.cell_type == "code":
             tags = cell.metadata.setdefault("tags", [])
             if "hide-input" not in tags:
                 tags.append("hide-input")
             mystnb = cell.metadata.setdefault("mystnb", {})
             mystnb.setdefault("code_prompt_show", "Show the reference answer")
             mystnb.setdefault("code_prompt_hide", "Hide the reference answer")
-        elif _is_solution(cell) and cell.cell_type == "markdown":
+        elif cells.is_answer(cell) and cell.cell_type == "markdown":
             # A written answer: fold the whole cell in a dropdown admonition.
             cell.source = (":::{admonition} Reference answer\n:class: dropdown\n\n"
                            + cell.source + "\n:::\n")

@@ -62,7 +62,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # what every kernel imports while it starts (ipykernel imports its debugger lazily: 0.2 s)
 ALWAYS_PRELOADED = ["numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-                    "nnbook.checks"]
+                    "nnbook.kit.checks"]
 SCRATCH = ["/tmp", "/dev/shm"]  # writable in every kernel, fresh for each one
 
 

@@ -25,7 +25,7 @@ import ast
 import hashlib
 import json
 
-from nnbook import ownership
+from nnbook.kit import ownership
 
 PROTECTED_MODULES = {"numpy", "builtins", "nnbook", "sys", "unittest", "importlib", "inspect", "gc"}
 PROTECTED_NAMES = {"assert_close", "assert_shape", "compare_with_reference", "decode_cases", "np", "numpy",
@@ -86,7 +86,7 @@ def scan_cell(source: str) -> list[str]:
             for alias in node.names:
                 if top in PROTECTED_MODULES and alias.name in {"testing", "checks", "modules"}:
                     aliases[alias.asname or alias.name] = top
-                # `from nnbook.checks import assert_close` binds the genuine object: fine
+                # `from nnbook.kit.checks import assert_close` binds the genuine object: fine
                 if (alias.asname or alias.name) in PROTECTED_NAMES and top not in {"nnbook", "numpy"}:
                     note(f"rebinds {alias.asname or alias.name!r}")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
@@ -134,7 +134,7 @@ _SETUP = r'''
 def _nnbook_sentinel(token, grade_cells):
     import builtins, sys, json, hashlib
     import numpy, numpy.testing
-    import nnbook.checks as checks
+    import nnbook.kit.checks as checks
     skip = {"input", "raw_input", "exit", "quit", "help", "copyright", "credits", "license", "display", "get_ipython"}
     watched = []
     for name, value in list(vars(builtins).items()):
@@ -148,10 +148,10 @@ def _nnbook_sentinel(token, grade_cells):
         watched.append((numpy, "numpy", name, getattr(numpy, name)))
     for name, value in list(vars(checks).items()):
         if callable(value) and not name.startswith("__"):
-            watched.append((checks, "nnbook.checks", name, value))
-    modules = {name: sys.modules.get(name) for name in ("builtins", "numpy", "numpy.testing", "nnbook.checks", "json")}
+            watched.append((checks, "nnbook.kit.checks", name, value))
+    modules = {name: sys.modules.get(name) for name in ("builtins", "numpy", "numpy.testing", "nnbook.kit.checks", "json")}
     # the notebook names tests rely on: the public checks (a chapter may have its own _helper)
-    genuine = {name: value for _, where, name, value in watched if where == "nnbook.checks" and name in checks.__all__}
+    genuine = {name: value for _, where, name, value in watched if where == "nnbook.kit.checks" and name in checks.__all__}
     genuine.update(np=numpy, numpy=numpy)
     missing = object()
     dumps, getattr_, print_ = json.dumps, getattr, print

@@ -12,7 +12,7 @@ Autograde pipeline (around nbgrader's ``Execute``):
   nbgrader cells (demonstrations), unless a later answer or test cell reads what one binds;
   a blanked cell is not sent to the kernel at all.
 * :class:`CheckOwnAnswers` marks each grade cell that uses a graded name the submission
-  does not define in its own answer cell (:mod:`nnbook.ownership`).
+  does not define in its own answer cell (:mod:`nnbook.kit.ownership`).
 * :class:`InsertSentinels` scans the student's cells (:func:`integrity.scan_cell`: a
   finding flags the submission for review, it never costs points) and inserts the runtime
   sentinel's setup cell before any student code; the sentinel then reports at the start of
@@ -37,8 +37,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from nnbook import ownership
-from nnbook import dependencies
+from nnbook.kit import ownership
+from nnbook.kit import dependencies
 from nnbook.course.grade import integrity
 
 SENTINEL_KEY = "nnbook_sentinel"
@@ -120,7 +120,7 @@ class NormalizeMetadata(NbGraderPreprocessor):
 
 class SkipHeavyCells(NbGraderPreprocessor):
     """Blank demonstration cells while grading (tags in ``skip_tags``), unless a later
-    answer or test cell reads what one leaves behind (:mod:`nnbook.dependencies`):
+    answer or test cell reads what one leaves behind (:mod:`nnbook.kit.dependencies`):
     then it runs, so a student's answer that uses a demonstration's variable still works."""
 
     skip_tags = List(Unicode(), ["heavy", "skip-execution"]).tag(config=True)
@@ -165,7 +165,7 @@ class InsertSentinels(NbGraderPreprocessor):
 
 class CheckOwnAnswers(NbGraderPreprocessor):
     """Mark the grade cells that use a graded name the submission does not own
-    (:mod:`nnbook.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
+    (:mod:`nnbook.kit.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
 
     def preprocess(self, nb, resources):
         with _gradebook_notebook(resources) as notebook:

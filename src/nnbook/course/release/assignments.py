@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnbook import ownership
+from nnbook.kit import ownership
 from nnbook.course.paths import Chapter, CourseError
 
 def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,7 +66,7 @@ def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
     a kernel could read it.
     """
     nb = nbformat.read(chapter.path, as_version=4)
-    # the self-check reads which names each answer cell must define (nnbook.ownership)
+    # the self-check reads which names each answer cell must define (nnbook.kit.ownership)
     nb.metadata[ownership.METADATA_KEY] = {"graded_names": {cell: sorted(names) for cell, names
                                                             in ownership.graded_names(nb).items()}}
     target = course / "source" / chapter.assignment / chapter.path.name
@@ -104,13 +104,15 @@ That installs the course library with everything the notebooks use, Jupyter incl
 course's release with `jupyter notebook chNN_name.ipynb`, answer each
 `raise NotImplementedError()` and run the test cell below it. Before you submit:
 
-    python -m nnbook.selfcheck chNN_name.ipynb
+    python -m nnbook.kit.selfcheck chNN_name.ipynb
 
 runs the notebook from top to bottom and says which public tests fail and why.
 """
 
-# Instructor-only parts of the package, left out of the kit.
-_KIT_EXCLUDE = ("course",)
+# What the kit ships, by package: the teaching library (the modules of ``nnbook`` itself,
+# no subpackage) and the grading kit. ``nnbook.course`` (and ``solutions/``, never inside
+# the package) is the instructor's and is not listed.
+KIT_PACKAGES = ("nnbook", "nnbook.kit")
 
 
 def _library_project() -> dict:
@@ -160,14 +162,23 @@ where = ["src"]
 """
 
 
+def _kit_files() -> list[tuple[Path, str]]:
+    """(file, path in the kit's ``src/``) for every module of :data:`KIT_PACKAGES`."""
+    import importlib
+
+    files = []
+    for name in KIT_PACKAGES:
+        folder = Path(importlib.import_module(name).__file__).resolve().parent
+        for path in sorted(folder.glob("*.py")):  # a package's own modules, not its subpackages
+            files.append((path, f"{name.replace('.', '/')}/{path.name}"))
+    return files
+
+
 def student_kit(root: Path, course: Path) -> Path:
-    """``<course>/downloads/nnbook-student.zip``: the ``nnbook`` package (without the course
-    pipeline, chapters or solutions), declaring the ``student`` group, and how to install it."""
+    """``<course>/downloads/nnbook-student.zip``: the packages in :data:`KIT_PACKAGES`,
+    declaring the ``student`` group, and how to install it."""
     import zipfile
 
-    import nnbook
-
-    package = Path(nnbook.__file__).resolve().parent
     target = course / "downloads" / "nnbook-student.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -175,9 +186,6 @@ def student_kit(root: Path, course: Path) -> Path:
         archive.writestr("nnbook-student/pyproject.toml", _kit_pyproject())
         archive.writestr("nnbook-student/requirements.txt",
                          "# For `pip install -r requirements.txt` in this folder: the library and its student group.\n.[student]\n")
-        for path in sorted(package.rglob("*.py")):
-            rel = path.relative_to(package)
-            if rel.parts[0] in _KIT_EXCLUDE or "__pycache__" in rel.parts:
-                continue
-            archive.write(path, f"nnbook-student/src/nnbook/{rel.as_posix()}")
+        for path, name in _kit_files():
+            archive.write(path, f"nnbook-student/src/{name}")
     return target

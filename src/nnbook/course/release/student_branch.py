@@ -14,6 +14,7 @@ import nbformat
 
 from nnbook.course.build.site import _fit, repository
 from nnbook.course.paths import Chapter, CourseError
+from nnbook.kit import cells
 
 INSTALL_CELL_TAG = "nnbook-install"
 
@@ -52,7 +53,7 @@ def student_branch(root: Path, dest: Path, chapters: list[Chapter], course: Path
     for chapter, path in released:
         nb = nbformat.read(path, as_version=4)
         text = nbformat.writes(nb)
-        if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
+        if cells.has_solution(text) or cells.has_hidden_tests(text):
             raise CourseError(f"{path} still contains solutions or hidden tests")
         nb.cells.insert(0, _fit(_install_cell(url, branch), nb))
         target = dest / "chapters" / chapter.path.name

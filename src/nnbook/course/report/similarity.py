@@ -27,6 +27,8 @@ import tokenize
 from itertools import combinations
 from pathlib import Path
 
+from nnbook.kit import cells
+
 K = 5  # tokens per hashed k-gram
 W = 4  # window of hashes out of which the smallest is kept
 MIN_FINGERPRINTS = 8  # answers shorter than this match too easily to say anything
@@ -70,13 +72,17 @@ def similarity(a: set[int], b: set[int]) -> float:
     return len(a & b) / small if small else 0.0
 
 
+NOT_LIBRARY = ("course", "kit")  # subpackages of nnbook that are not the teaching library
+
+
 def library_fingerprints(package: Path) -> dict[str, set[int]]:
     """``nnbook.module.name`` -> fingerprints, for every top-level function and class (and
-    method) in the library's source, the course pipeline left out."""
+    method) in the teaching library's source: the grading kit and the course pipeline are
+    not what a student could copy an answer from."""
     out = {}
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package.parent)
-        if "course" in rel.parts or "__pycache__" in rel.parts:
+        if rel.parts[1] in NOT_LIBRARY or "__pycache__" in rel.parts:
             continue
         text = path.read_text()
         try:
@@ -121,8 +127,7 @@ def answer_cells(course: Path, assignment: str) -> tuple[dict[str, dict[str, str
             nb = nbformat.read(path, as_version=4)
         except Exception:  # unreadable submissions are collect's business
             return {}
-        return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+        return {cells.grade_id(c): c.source for c in nb.cells if cells.is_answer_code(c)}
 
     stubs: dict[str, str] = {}
     for path in sorted((course / "release" / assignment).glob("*.ipynb")):

@@ -20,7 +20,7 @@ import builtins
 import functools
 import symtable
 
-from nnbook import ownership
+from nnbook.kit import cells
 
 BUILTINS = set(dir(builtins))
 
@@ -35,7 +35,7 @@ def cell_names(source: str) -> tuple[set[str], set[str]]:
 def _facts(source: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(bound, reads, definitions) of one cell. Cached: this runs for every submission, and
     all but the answer cells are the same in each (0.05 s per ch01 submission uncached)."""
-    tree = ownership.parse(source)
+    tree = cells.parse(source)
     bound, reads = _names(tree)
     return frozenset(bound), frozenset(reads), frozenset(_definitions(tree))
 
@@ -67,28 +67,23 @@ def _definitions(tree: ast.Module | None) -> set[str]:
     return out
 
 
-def _graded(cell) -> bool:
-    nbg = cell.metadata.get("nbgrader", {}) or {}
-    return bool(nbg.get("grade") or nbg.get("solution"))
-
-
 def needed_skipped_cells(nb, skip_tags: set[str]) -> dict[int, set[str]]:
     """Cell index -> names that later answer or test cells read from that skippable cell.
 
     A cell is skippable when it is a code cell tagged with one of ``skip_tags`` and is not
     an nbgrader cell; it is *needed* when the result is not empty.
     """
-    cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    facts = {i: _facts(c.source) for i, c in cells}
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    facts = {i: _facts(c.source) for i, c in code}
     names = {i: (bound, reads) for i, (bound, reads, _) in facts.items()}
     definitions = set().union(set(), *(defined for _, _, defined in facts.values()))
     needed: dict[int, set[str]] = {}
-    for index, cell in cells:
-        if not set(cell.metadata.get("tags", [])) & skip_tags or _graded(cell):
+    for index, cell in code:
+        if not set(cell.metadata.get("tags", [])) & skip_tags or cells.is_graded(cell):
             continue
         bound, reads = names[index]
         touched = bound | (reads - definitions - BUILTINS)
-        later = set().union(set(), *(names[other][1] for other, c in cells if other > index and _graded(c)))
+        later = set().union(set(), *(names[other][1] for other, c in code if other > index and cells.is_graded(c)))
         needed[index] = touched & later
     return needed
 

@@ -1,20 +1,22 @@
-"""Tests for nnbook.checks: the messages students read, the JSON that carries baked cases
+"""Tests for nnbook.kit.checks: the messages students read, the JSON that carries baked cases
 (encode/decode round trip), and comparison with the reference."""
+
+import sys
 
 import numpy as np
 import pytest
 
-from nnbook import checks
-from nnbook.checks import (
+from nnbook.kit import checks
+from nnbook.kit.checks import (
     ReferenceUnavailableError,
     assert_close,
     assert_shape,
     compare_with_reference,
     decode_cases,
     encode_cases,
-    reference_cases,
+    use_grader_inputs,
+    use_reference,
 )
-from nnbook.course.paths import repo_root
 
 # ------------------------------------------------------------------ encode / decode
 
@@ -118,7 +120,9 @@ CASES = [((2.0,), 4.0), ((np.array([1.0, 3.0]),), np.array([1.0, 9.0]))]
 @pytest.fixture
 def square_cases(monkeypatch):
     """The instructor's side: the reference cases of a made-up exercise ch99.square."""
-    monkeypatch.setattr(checks, "reference_cases", lambda key, n=checks.DEFAULT_CASES, **kw: list(CASES))
+    use_reference(lambda key: list(CASES))
+    yield
+    use_reference(None)
 
 
 def test_compare_with_the_reference(square_cases):
@@ -154,25 +158,40 @@ def test_encoded_cases_round_trip():
     assert isinstance(back[0][0], tuple) and back[1][0][0].dtype == np.float64
 
 
-def test_reference_cases_are_seeded_by_their_key(monkeypatch):
-    monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(repo_root()))
-    a = reference_cases("ch01.gradient_descent", n=5)
-    b = reference_cases("ch01.gradient_descent", n=5)
-    assert len(a) >= 5  # the n random cases, then the fixed edge cases every student gets
-    assert encode_cases(a) == encode_cases(b)
-    with pytest.raises(KeyError, match="no CASES entry 'nothing'"):
-        reference_cases("ch01.nothing")
+def test_grading_refuses_a_hidden_test_without_the_graders_inputs(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: None)
+    use_grader_inputs()
+    try:
+        with pytest.raises(ReferenceUnavailableError, match="never read inside a grading kernel"):
+            compare_with_reference(lambda x: x, "ch01.gradient_descent")
+        inputs = encode_cases([((2.0,), None)])
+        assert compare_with_reference(lambda x: x, "ch01.gradient_descent", inputs=inputs) is None  # records
+    finally:
+        use_reference(None)
 
 
-def test_solutions_are_out_of_reach_while_grading(monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    with pytest.raises(ReferenceUnavailableError, match="never importable inside a grading kernel"):
+def test_without_the_course_a_hidden_test_says_it_runs_when_graded(monkeypatch):
+    """The student kit has no nnbook.course: the default provider cannot be imported."""
+    use_reference(None)
+    monkeypatch.setitem(sys.modules, "nnbook.course.grade.reference", None)  # import raises ImportError
+    with pytest.raises(ReferenceUnavailableError, match="hidden tests run when your notebook is graded"):
         compare_with_reference(lambda x: x, "ch01.gradient_descent")
-    assert checks.DEFAULT_CASES == 25
+
+
+def test_in_the_course_repository_the_course_reference_is_the_default(monkeypatch):
+    from nnbook.course.grade import reference
+    from nnbook.course.paths import repo_root
+
+    monkeypatch.setenv("NNBOOK_COURSE_ROOT", str(repo_root()))
+    use_reference(None)
+    with pytest.raises(AssertionError, match="^ch01.gradient_descent: "):
+        compare_with_reference(lambda *args: None, "ch01.gradient_descent")
+    assert checks._provider is reference.reference_cases
+    use_reference(None)
 
 
 def test_with_globals_lends_a_name_while_the_function_runs_and_restores_it():
-    from nnbook.checks import with_globals
+    from nnbook.kit.checks import with_globals
 
     namespace = {"helper": lambda: "mine"}
     exec("def outer():\n    return helper()", namespace)

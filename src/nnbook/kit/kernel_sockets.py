@@ -3,8 +3,8 @@
 Nothing listens on a port, so ipykernel has nothing to warn about ("Kernel is running over
 TCP without encryption"). The student's self-check runs its kernel this way, as grading
 does; the instructor pipeline's kernels (:class:`nnbook.course.kernels.IPCKernelManager`)
-build on this class and choose the folder. It lives outside ``nnbook.course`` because the
-student kit ships without that package.
+build on this class and choose the folder. It lives in the kit because the student kit
+ships without ``nnbook.course``.
 """
 
 from __future__ import annotations

@@ -1,32 +1,33 @@
-"""Checks that exercise test cells call.
+"""Checks that exercise test cells call, as the student's kernel sees them.
 
 Public tests use :func:`assert_close` and friends, whose messages tell the student what
 was expected and what they returned.
 
-Hidden tests call :func:`compare_with_reference`. Where the inputs and expected outputs
-come from is the heart of the grading design:
+Hidden tests call :func:`compare_with_reference`. Where the expected outputs come from is
+chosen in code, never by an environment variable:
 
-* In the instructor's source notebooks (``chapters/``), the reference implementation is
-  imported from ``solutions/`` and run on seeded random inputs, and compared here.
-* While ``nnbook-course grade`` grades a submission, the grader (outside the sandbox) draws
-  that submission's inputs, runs the reference on them and keeps the expected outputs; it
-  writes only the inputs into the hidden test (``inputs=...``). In the kernel the student's
-  function runs on them and :func:`emit_outputs` displays what it returned as a record of
-  plain data; the grader compares it with :func:`compare_outputs`
-  (:class:`nnbook.course.grade.preprocessors.CompareHiddenOutputs`). The expected values never
-  enter the kernel, so nothing the student's code reads there (frames, memory, hooks) holds
-  them, and a forged record can only hold values the kernel computed. While nbgrader
-  executes a notebook this module refuses to load ``solutions`` on its own.
+* **While graded**, ``nnbook-course grade`` writes the submission's ``inputs`` into each
+  call (:mod:`nnbook.course.grade.hidden`): the student's function runs on them and
+  :func:`emit_outputs` displays what it returned as a record of plain data, which the
+  grader compares outside the kernel. The expected values never enter the kernel. A call
+  with ``inputs`` also switches the kernel to :func:`use_grader_inputs`, after which a call
+  without them fails instead of looking for the reference answers (the grader's setup cell
+  may call it first thing).
+* **In the instructor's repository** (the book build, nbval of ``chapters/``), a call
+  without ``inputs`` asks the *reference provider* for inputs and expected outputs and
+  compares here. A provider is registered with :func:`use_reference`; with none
+  registered, the first call imports :mod:`nnbook.course.grade.reference` (the course
+  pipeline, which reads ``solutions/``) if it is importable. The chapters therefore import
+  only this kit and run unchanged in the book, under nbval and while graded.
+* **In the student kit** ``nnbook.course`` is not shipped: a hidden test raises
+  :class:`ReferenceUnavailableError`, which says that hidden tests run when graded.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
-import zlib
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -35,22 +36,19 @@ __all__ = [
     "assert_close",
     "assert_shape",
     "compare_with_reference",
-    "reference_cases",
-    "case_seed",
     "with_globals",
     "encode_cases",
     "decode_cases",
     "emit_outputs",
-    "compare_outputs",
+    "use_reference",
+    "use_grader_inputs",
     "OUTPUTS_MIME",
     "ReferenceUnavailableError",
 ]
 
-DEFAULT_CASES = 25
-
 
 class ReferenceUnavailableError(RuntimeError):
-    """The reference solutions cannot be used here (e.g. while grading)."""
+    """The reference solutions cannot be used here (the student's machine, or while grading)."""
 
 
 # --------------------------------------------------------------------- public checks
@@ -146,61 +144,45 @@ def decode_cases(text: str) -> list[tuple[tuple, Any]]:
     return [(tuple(_decode(args)), _decode(expected)) for args, expected in json.loads(text)]
 
 
-# --------------------------------------------------------------- reference solutions
-def _solutions_module(module: str, root: Path | None = None):
-    """Import ``solutions.<module>`` from the course repository (instructor side only).
+# -------------------------------------------------------- where expected values come from
+# The reference provider: exercise key -> [(args, expected), ...]. None: not chosen yet
+# (the first hidden test without inputs imports the course's, if it is installed).
+_provider: Callable[[str], list] | None = None
+COURSE_REFERENCE = "nnbook.course.grade.reference"
 
-    ``root`` names the repository explicitly: the grading process, outside the sandbox, does
-    so. Without it, nothing is loaded while nbgrader executes a notebook, so a kernel never
-    reaches for the reference answers.
-    """
-    if root is None and os.environ.get("NBGRADER_EXECUTION"):
-        raise ReferenceUnavailableError(
-            "hidden tests get their inputs from the grader (nnbook-course grade); the reference "
-            "solutions (solutions/) are never importable inside a grading kernel"
-        )
-    env_root = os.environ.get("NNBOOK_COURSE_ROOT")
-    candidates = [Path(root)] if root else [Path(env_root)] if env_root else [Path.cwd(), *Path.cwd().parents]
-    for folder in candidates:
-        if (folder / "solutions" / "__init__.py").is_file() and (folder / "chapters").is_dir():
-            if str(folder) not in sys.path:
-                sys.path.insert(0, str(folder))
-            return importlib.import_module(f"solutions.{module}")
+
+def use_reference(provider: Callable[[str], list] | None) -> None:
+    """Compare hidden tests without ``inputs`` with ``provider(key)``'s cases, a list of
+    ``(args, expected)``; None goes back to the default (the course's, if installed)."""
+    global _provider
+    _provider = provider
+
+
+def _refuse(key: str) -> list:
     raise ReferenceUnavailableError(
-        "the reference solutions (solutions/) are not available here: hidden tests only run "
-        "in the instructor's course repository or while nnbook-course grades"
-    )
+        f"{key}: hidden tests get their inputs from the grader (nnbook-course grade); the reference "
+        "solutions (solutions/) are never read inside a grading kernel")
 
 
-def case_seed(key: str, submission: str | None = None) -> int:
-    """The seed of exercise ``key``'s random cases: the key alone in the instructor's
-    repository (the same cases on every machine), the key and the submission while grading
-    (each student gets other inputs; grading the same student again draws the same ones)."""
-    return zlib.crc32(key.encode() if submission is None else f"{key}/{submission}".encode())
+def use_grader_inputs() -> None:
+    """Grading: every hidden test must carry the inputs the grader wrote into it; one
+    without them fails rather than look for the reference answers."""
+    use_reference(_refuse)
 
 
-def reference_cases(key: str, n: int = DEFAULT_CASES, *, seed: int | None = None,
-                    root: Path | None = None) -> list[tuple[tuple, Any]]:
-    """Inputs and expected outputs for exercise ``key`` (``"ch01.gd_step"``).
-
-    ``solutions/<module>.py`` defines ``CASES = {name: (reference_fn, make_inputs)}`` where
-    ``make_inputs(rng, n)`` returns a list of argument tuples; the generator is seeded with
-    ``seed`` (default :func:`case_seed` of the key). An exercise without cases is an error:
-    a hidden test that compares nothing would pass everything.
-    """
-    module, _, name = key.partition(".")
-    cases = _solutions_module(module, root).CASES
-    if name not in cases:
-        raise KeyError(f"solutions/{module}.py has no CASES entry {name!r} (has: {sorted(cases)})")
-    reference, make_inputs = cases[name]
-    rng = np.random.default_rng(case_seed(key) if seed is None else seed)
-    out = []
-    for args in make_inputs(rng, n):
-        args = tuple(args)
-        out.append((args, reference(*_copy(args))))
-    if not out:
-        raise ValueError(f"{key}: make_inputs in solutions/{module}.py gave no cases; a hidden test needs at least one")
-    return out
+def _reference_cases(key: str) -> list:
+    global _provider
+    if _provider is None:
+        try:
+            reference = importlib.import_module(COURSE_REFERENCE)
+        except ModuleNotFoundError as exc:
+            if not COURSE_REFERENCE.startswith(exc.name or "?"):
+                raise  # the course is installed but broken: say so, not "no course"
+            raise ReferenceUnavailableError(
+                f"{key}: hidden tests run when your notebook is graded; the reference solutions "
+                "are not part of the student kit") from None
+        _provider = reference.reference_cases
+    return _provider(key)
 
 
 def _copy(args: tuple) -> tuple:
@@ -220,18 +202,19 @@ def compare_with_reference(
     Returns None on purpose: nbgrader reads a number printed by a grade cell as partial
     credit, so a grade cell must never end in a value.
 
-    In the instructor's repository (no ``inputs``) the reference is run from
-    ``solutions/`` and compared here. While grading, ``nnbook-course grade`` writes the
-    submission's ``inputs`` into the call (JSON, see :func:`encode_cases`): the student's
-    function runs on them and its outputs are emitted as a record (:func:`emit_outputs`)
-    that the grader compares *outside* the kernel, which never holds an expected value.
+    While grading, ``nnbook-course grade`` writes the submission's ``inputs`` into the call
+    (JSON, see :func:`encode_cases`): the student's function runs on them and its outputs
+    are emitted as a record (:func:`emit_outputs`) that the grader compares *outside* the
+    kernel, which never holds an expected value. Without ``inputs`` the reference provider
+    gives the cases (module docstring) and they are compared here.
     """
     if not callable(student_fn):
         raise AssertionError(f"{key}: expected a function, got {_short(student_fn)}")
     if inputs is not None:
+        use_grader_inputs()  # this kernel is being graded: never look for the reference answers
         emit_outputs(student_fn, key, [args for args, _ in decode_cases(inputs)])
         return
-    for args, expected in reference_cases(key):
+    for args, expected in _reference_cases(key):
         got = _call(student_fn, key, args)
         problem = _mismatch(got, expected, rtol, atol)
         if problem:
@@ -325,22 +308,3 @@ def emit_outputs(student_fn: Callable, key: str, arg_list: list[tuple]) -> None:
         except TypeError as exc:
             outputs.append({"not_plain": str(exc)})
     display({OUTPUTS_MIME: {"key": key, "outputs": outputs}}, raw=True)
-
-
-def compare_outputs(key: str, record: dict | None, cases: list[tuple[tuple, Any]], rtol: float = 1e-6,
-                    atol: float = 1e-9) -> str | None:
-    """The grader's side: why a recorded output differs from the expected ones (None if none)."""
-    if not isinstance(record, dict) or record.get("key") != key or not isinstance(record.get("outputs"), list):
-        return f"{key}: the hidden test reported no results (was its output suppressed?)"
-    if len(record["outputs"]) != len(cases):
-        return f"{key}: the hidden test reported {len(record['outputs'])} results for {len(cases)} cases"
-    for (args, expected), output in zip(cases, record["outputs"]):
-        if not isinstance(output, dict) or ("value" not in output and "not_plain" not in output):
-            return f"{key}: the hidden test's results are malformed"
-        if "not_plain" in output:
-            return case_message(key, args, f"returned {output['not_plain']}; return plain numbers, "
-                                           "strings, lists, tuples, dicts or numpy arrays")
-        problem = _mismatch(_decode(output["value"]), expected, rtol, atol)
-        if problem:
-            return case_message(key, args, problem)
-    return None

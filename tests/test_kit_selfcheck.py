@@ -1,10 +1,10 @@
-"""Tests for nnbook.selfcheck: what a student sees before submitting."""
+"""Tests for nnbook.kit.selfcheck: what a student sees before submitting."""
 
 
 import nbformat
 import pytest
 
-from nnbook import selfcheck
+from nnbook.kit import selfcheck
 
 
 def _graded(source, grade_id, points=1):

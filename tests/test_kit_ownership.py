@@ -1,9 +1,9 @@
-"""A graded name must be the student's own (nnbook.ownership), and every chapter obeys it."""
+"""A graded name must be the student's own (nnbook.kit.ownership), and every chapter obeys it."""
 
 import nbformat
 import pytest
 
-from nnbook import ownership
+from nnbook.kit import ownership
 from nnbook.course.paths import chapters
 
 GRADED = {"ch01-gd": {"gradient_descent"}, "ch04-separable": {"SEPARABLE"}}

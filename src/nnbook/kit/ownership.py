@@ -18,29 +18,20 @@ every chapter), so a correct submission never trips them.
 
 The grader reads the graded names from the instructor's source in its gradebook; a released
 notebook also carries them in its metadata (``graded_names``, written at release), so the
-student's self-check (``python -m nnbook.selfcheck``) warns before submitting.
+student's self-check (``python -m nnbook.kit.selfcheck``) warns before submitting.
 """
 
 from __future__ import annotations
 
 import ast
 
+from nnbook.kit import cells
+
 LIBRARY = "nnbook"
 METADATA_KEY = "nnbook"  # notebook metadata: {"graded_names": {answer cell id: [names]}}
 
 
-def parse(source: str) -> ast.Module | None:
-    """The cell as Python (IPython magics transformed first), or None if it does not compile."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # IPython missing or a transformer bug: parse the raw text
-        pass
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None
+parse = cells.parse  # kept for the readers of this module (the grader's integrity scan)
 
 
 def bound_names(tree: ast.Module) -> set[str]:
@@ -151,11 +142,10 @@ def graded_names(nb) -> dict[str, set[str]]:
     (the instructor's source)."""
     out = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
+        if cells.is_answer_code(cell):
             tree = parse(cell.source)
             if tree is not None:
-                out[meta["grade_id"]] = defined_names(tree)
+                out[cells.grade_id(cell)] = defined_names(tree)
     return out
 
 
@@ -163,20 +153,18 @@ def check_notebook(nb, graded: dict[str, set[str]]) -> dict[str, list[str]]:
     """Grade cell id -> why it would earn nothing, for a student's notebook."""
     answers, others = {}, []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("locked") or meta.get("grade"):
+        if not cells.is_student_code(cell):
             continue
-        if meta.get("grade_id") in graded:
-            answers[meta["grade_id"]] = cell.source
+        if cells.grade_id(cell) in graded:
+            answers[cells.grade_id(cell)] = cell.source
         else:
             others.append(cell.source)
     problems = not_own(answers, graded, others)
     out = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and problems:
+        if cells.is_grade(cell) and problems:
             tree = parse(cell.source)
             mine = [problems[n] for n in sorted((used_names(tree) if tree else set()) & set(problems))]
             if mine:
-                out[meta["grade_id"]] = mine
+                out[cells.grade_id(cell)] = mine
     return out

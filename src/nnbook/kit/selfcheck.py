@@ -1,4 +1,4 @@
-"""Check your notebook before you submit it: ``python -m nnbook.selfcheck chNN_name.ipynb``.
+"""Check your notebook before you submit it: ``python -m nnbook.kit.selfcheck chNN_name.ipynb``.
 
 Runs the notebook from top to bottom in a fresh kernel (as the grader does), then lists
 every test cell: passed, or failed with the message that says why. Only the public tests
@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnbook import dependencies, ownership
+from nnbook.kit import cells, dependencies, ownership
 
 
 class UnreadableNotebook(ValueError):
@@ -41,7 +41,7 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
     """Run the notebook; ``progress(cell)`` is called as each test cell finishes."""
     from nbclient import NotebookClient
 
-    from nnbook.kernel_sockets import UnixSocketKernelManager  # as graded: no TCP port
+    from nnbook.kit.kernel_sockets import UnixSocketKernelManager  # as graded: no TCP port
 
     nb = _read(path)
     skip = {"skip-execution"} | ({"heavy"} if skip_heavy else set())
@@ -53,7 +53,7 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     if progress is not None:
         def on_cell_executed(cell, **_):
-            if cell.metadata.get("nbgrader", {}).get("grade"):
+            if cells.is_grade(cell):
                 progress(cell)
         client.on_cell_executed = on_cell_executed
     died = None
@@ -66,9 +66,9 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
     not_own = ownership.check_notebook(nb, graded) if graded else {}
     results = []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not (meta.get("grade") and cell.cell_type == "code"):
+        if not cells.is_grade(cell):
             continue
+        meta = cells.nbgrader(cell)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         ran = cell.get("execution_count") is not None
         if meta.get("grade_id") in not_own:
@@ -88,7 +88,7 @@ def run(path: Path, timeout: int = 120, skip_heavy: bool = False, kernel: str | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nnbook.selfcheck", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m nnbook.kit.selfcheck", description=__doc__.splitlines()[0])
     p.add_argument("notebook", type=Path, help="your notebook, e.g. ch01_gradient_descent.ipynb")
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
     p.add_argument("--skip-heavy", action="store_true", help="skip cells tagged heavy, as the grader does")

@@ -1,11 +1,11 @@
-"""nnbook.dependencies: a skipped demonstration never takes away what an answer or test reads."""
+"""nnbook.kit.dependencies: a skipped demonstration never takes away what an answer or test reads."""
 
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from nnbook.dependencies import cell_names, needed_skipped_cells
+from nnbook.kit.dependencies import cell_names, needed_skipped_cells
 from nnbook.course.grade.preprocessors import SkipHeavyCells
 
 CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("ch*.ipynb"))
