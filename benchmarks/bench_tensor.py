@@ -105,7 +105,7 @@ def bench_moons(value_steps: int, seconds: float) -> None:
           f"{200 * len(wall)} steps in {len(wall)} rounds)")
 
     try:
-        from nnbook.nn import MLP
+        from nnbook.value_nn import MLP
     except ImportError:
         print("    Value engine not available: trajectory comparison skipped")
         return

@@ -13,7 +13,7 @@ from nnbook.finite_differences import (
     relative_error,
 )
 from nnbook.losses import mse
-from nnbook.nn import MLP
+from nnbook.value_nn import MLP
 
 
 def test_numerical_grad_of_known_functions():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.datasets import make_moons
 
-from nnbook.nn import MLP
+from nnbook.value_nn import MLP
 from nnbook.optim import SGD, linear_decay
 from nnbook.tensor import Tensor, cross_entropy, l2_penalty, max_margin_loss
 from nnbook.tensor_nn import Linear, TensorMLP
@@ -69,7 +69,7 @@ def test_set_get_weights_roundtrip_and_errors():
 
 
 def test_rng_contract_is_the_scalar_networks():
-    a, b = Linear(2, 3, rng=5), Linear(2, 3, seed=5)  # an int rng is a seed, as in nnbook.nn
+    a, b = Linear(2, 3, rng=5), Linear(2, 3, seed=5)  # an int rng is a seed, as in nnbook.value_nn
     np.testing.assert_array_equal(a.W.data, b.W.data)
     with pytest.raises(ValueError, match="either rng or seed"):
         Linear(2, 3, rng=np.random.default_rng(0), seed=0)

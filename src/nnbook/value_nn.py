@@ -1,4 +1,4 @@
-"""Neural networks made of scalar ``Value``s: Neuron -> Layer -> MLP.
+"""Layers and networks made of scalar ``Value``s: Neuron -> Layer -> MLP.
 
 Initialisation (deterministic, documented so results can be reproduced):
 each weight is drawn from ``numpy.random.default_rng(seed).uniform(-1, 1)``
@@ -82,7 +82,8 @@ class Neuron(Module):
         rng = as_rng(rng)
         self.w = [Value(float(v)) for v in rng.uniform(-1.0, 1.0, self.nin)]
         self.b = Value(0.0)
-        self._act = ACTIVATIONS[activation].value
+        method = ACTIVATIONS[activation].method  # None: a linear neuron
+        self._act = None if method is None else getattr(Value, method)
 
     def __call__(self, x):
         if len(x) != self.nin:
