@@ -77,7 +77,7 @@ def test_softmax_no_overflow_at_1000():
 
 
 def test_one_table_of_activations():
-    assert set(A.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "linear", "step", "leaky_relu", "softplus"}
+    assert A.LAYER_ACTIVATIONS == tuple(A.ACTIVATIONS) == ("relu", "tanh", "sigmoid", "linear")
     assert A.ACTIVATIONS["relu"].fn(-1.0) == 0.0
     x = np.linspace(-4, 4, 9)
     for name in A.LAYER_ACTIVATIONS:  # every engine computes the same function
@@ -114,14 +114,6 @@ def test_float32_stays_float32():
     for fn in (A.sigmoid, A.tanh, A.relu, A.identity, A.softmax, A.log_softmax):
         assert fn(x).dtype == np.float32, fn.__name__
     assert A.sigmoid([1, 2]).dtype == np.float64
-
-
-@pytest.mark.parametrize("name", ["linear", "step", "leaky_relu", "softplus"])
-def test_derivatives_of_the_other_activations(name):
-    act = A.ACTIVATIONS[name]
-    x = np.array([-3.0, -0.5, 0.7, 2.0])  # away from kinks
-    h = 1e-6
-    np.testing.assert_allclose(act.grad(x), (act.fn(x + h) - act.fn(x - h)) / (2 * h), atol=1e-8)
 
 
 def test_check_activation_lists_the_valid_names():
