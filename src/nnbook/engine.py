@@ -2,7 +2,7 @@
 
 A ``Value`` wraps one float. Every arithmetic operation on Values returns a new
 Value that remembers its inputs (``_prev``), the operation that produced it
-(``_op``) and how to push a gradient back to those inputs (``_backward``).
+(``_op``) and how to push a gradient back to those inputs (its rule, ``_rule``).
 Calling ``backward()`` on the final result walks that graph from the output
 to the inputs and fills in ``.grad`` of every node with d(output)/d(node).
 
