@@ -28,7 +28,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from nnbook.tensor import Tensor, cross_entropy, l2_penalty, max_margin_loss  # noqa: E402
+from nnbook.losses import l2_penalty  # noqa: E402  (one contract: Values or Tensors)
+from nnbook.tensor import Tensor, cross_entropy, max_margin_loss  # noqa: E402
 from nnbook.tensor_nn import TensorMLP  # noqa: E402
 
 ALPHA = 1e-4
@@ -64,7 +65,6 @@ def tensor_moons(model: TensorMLP, X, y, steps: int) -> np.ndarray:
 
 def value_moons(mlp, X, y, steps: int) -> np.ndarray:
     from nnbook.engine import Value
-    from nnbook.losses import l2_penalty as value_l2
     from nnbook.losses import max_margin
 
     inputs = [[Value(float(v)) for v in row] for row in X]
@@ -73,7 +73,7 @@ def value_moons(mlp, X, y, steps: int) -> np.ndarray:
     losses = np.empty(steps)
     for k in range(steps):
         scores = [mlp(x) for x in inputs]
-        loss = max_margin(scores, labels) + value_l2(params, ALPHA)
+        loss = max_margin(scores, labels) + l2_penalty(params, ALPHA)
         mlp.zero_grad()
         loss.backward()
         lr = demo_lr(k)
@@ -105,7 +105,7 @@ def bench_moons(value_steps: int, seconds: float) -> None:
           f"{200 * len(wall)} steps in {len(wall)} rounds)")
 
     try:
-        from nnbook.nn import MLP
+        from nnbook.value_nn import MLP
     except ImportError:
         print("    Value engine not available: trajectory comparison skipped")
         return

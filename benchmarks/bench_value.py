@@ -31,7 +31,7 @@ from sklearn.datasets import make_moons  # noqa: E402
 
 from nnbook.engine import Value, gc_paused  # noqa: E402
 from nnbook.losses import l2_penalty, max_margin  # noqa: E402
-from nnbook.nn import MLP  # noqa: E402
+from nnbook.value_nn import MLP  # noqa: E402
 from nnbook.optim import SGD, linear_decay  # noqa: E402
 
 ALPHA = 1e-4

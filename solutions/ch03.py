@@ -18,7 +18,7 @@ operation appends one node computed from node ``i`` (leaves first, then earlier 
 
 import numpy as np
 
-from nnbook.engine import Value
+from nnbook.engine import Value, topological_order
 from nnbook.finite_differences import numerical_grad
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
@@ -64,7 +64,7 @@ def local_rule(op, a, b, upstream, same):
     else:
         out = getattr(x, op)()
     out.grad = upstream
-    out._backward(out)  # the library's rules take the output node
+    out._backward()
     return [out.data, x.grad, y.grad]
 
 
@@ -78,7 +78,7 @@ def run_program(leaves, ops):
 def topological_check(leaves, ops):
     """Whether an order lists every reachable node once, each after its inputs, the root last."""
     nodes = _build(leaves, ops)
-    order = nodes[-1]._topo()
+    order = topological_order(nodes[-1])
     return order_properties(nodes[-1], order)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from nnbook.activations import step
 from nnbook.data import gates
 from nnbook.engine import Value
-from nnbook.nn import MLP, Layer, Neuron
+from nnbook.value_nn import MLP, Layer, Neuron
 
 
 def perceptron_update(w, b, x, y, lr):

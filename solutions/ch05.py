@@ -7,7 +7,7 @@ import numpy as np
 from nnbook.data import epoch_batches as minibatches
 from nnbook.losses import l2_penalty, max_margin, np_hinge
 from nnbook.losses import sign_accuracy as accuracy
-from nnbook.nn import MLP
+from nnbook.value_nn import MLP
 from nnbook.optim import SGD, linear_decay
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from nnbook.activations import softmax
 from nnbook.losses import np_cross_entropy_from_logits, np_nll
-from nnbook.models import SmallCNN, conv_output_size
+from nnbook.torch_models import SmallCNN, conv_output_size
 from nnbook.training import most_confident_mistakes
 
 

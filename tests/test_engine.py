@@ -10,7 +10,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nnbook.engine import Value, dot, gc_paused
+from nnbook.engine import Value, dot, gc_paused, topological_order
 
 # ----------------------------------------------------------------------
 # Random expression graphs
@@ -370,9 +370,38 @@ def test_backward_rules_are_module_functions_not_closures():
     # The design decision that avoids cycles: each node points at a shared
     # function, never at a closure over itself.
     a = Value(1.0)
-    assert (a * 2)._backward is Value._mul_backward
-    assert a._backward is None
+    assert (a * 2)._rule is Value._mul_backward
+    assert a._rule is None
     assert not hasattr(a, "__dict__")  # __slots__
+
+
+def test_backward_runs_one_rule_without_arguments_as_in_micrograd():
+    a, b = Value(2.0), Value(-3.0)
+    out = a * b
+    out.grad = 2.0
+    out._backward()  # micrograd's (and chapter 3's) call: no argument
+    assert (a.grad, b.grad) == (-6.0, 4.0)
+    a._backward()  # a leaf's rule does nothing
+    assert a.grad == -6.0
+
+
+def test_constructor_takes_micrograd_and_chapter_3_order():
+    # Value(data, _children, _op, label): Value(2.0, (a, b), "+") means the same as in chapter 3
+    a, b = Value(1.0), Value(1.0)
+    c = Value(2.0, (a, b), "+", "c")
+    assert (c.data, c._prev, c._op, c.label) == (2.0, (a, b), "+", "c")
+    c.backward()  # made by hand, not by an op: no rule, nothing reaches a and b
+    assert (c.grad, a.grad, b.grad) == (1.0, 0.0, 0.0)
+    assert Value(3.0, label="x").label == "x" and Value(3.0)._prev == ()
+
+
+def test_topological_order_lists_inputs_first_and_each_node_once():
+    a = Value(0.5)
+    d = a.tanh() * a.exp()
+    order = topological_order(d)
+    assert len(order) == 4 and order[0] is a and order[-1] is d
+    position = {id(n): k for k, n in enumerate(order)}
+    assert all(position[id(c)] < position[id(n)] for n in order for c in n._prev)
 
 
 def test_gc_paused_restores_the_collector_state():
@@ -394,3 +423,37 @@ def test_gc_paused_restores_the_collector_state():
         assert not gc.isenabled()  # was off before, stays off
     finally:
         gc.enable()
+
+
+def _chapter_3_value():
+    """The ``Value`` class students write in chapter 3, with the reference answers in place."""
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "chapters" / "ch03_backpropagation.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    namespace = {"math": math, "np": np}
+    for cell in cells:  # the class, and the topological_order its backward() calls
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") in ("ch03-value", "ch03-topological-order"):
+            exec(compile("".join(cell["source"]), str(notebook), "exec"), namespace)
+    return namespace["Value"]
+
+
+def test_chapter_3_engine_and_the_library_are_interchangeable():
+    student_value = _chapter_3_value()
+    results = []
+    for V in (student_value, Value):
+        a, b = V(1.0), V(-2.0)
+        c = V(2.0, (a, b), "+")  # the student's (and micrograd's) positional order
+        assert (c.data, c._prev, c._op, c.label) == (2.0, (a, b), "+", "")
+        assert V(3.0, (), "", "w").label == "w" and V(3.0, label="w").label == "w"
+        out = a * b
+        out.grad = 2.0
+        out._backward()  # one node's rule alone, called without arguments
+        assert (a.grad, b.grad) == (-4.0, 2.0)
+
+        x, y = V(0.7), V(-1.3)
+        z = (x * y).tanh() + x**2 - y.exp() * 0.5 + (x - y) / (x + 2.0) + (2.0 - x).relu()
+        z.backward()
+        results.append([z.data, x.grad, y.grad])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-14)

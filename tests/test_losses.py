@@ -75,6 +75,18 @@ def test_l2_penalty():
     assert [p.grad for p in ps] == [1.0, -2.0, 3.0]  # alpha * 2p
 
 
+def test_l2_penalty_one_contract_for_values_and_tensors():
+    from nnbook.tensor import Tensor
+
+    ts = [Tensor([1.0, -2.0], requires_grad=True), Tensor([[3.0]], requires_grad=True)]
+    pen = L.l2_penalty(ts, 0.5)  # handed to the Tensor engine's fused node
+    assert pen._op == "l2_penalty" and pen.item() == 7.0
+    pen.backward()
+    assert ts[0].grad.tolist() == [1.0, -2.0] and ts[1].grad.tolist() == [[3.0]]
+    with pytest.raises(TypeError):
+        L.l2_penalty([Value(1.0)])  # alpha has no default in either engine
+
+
 def test_value_loss_errors():
     with pytest.raises(ValueError, match="differ in length: 2 vs 3"):
         L.mse([Value(1.0), Value(2.0)], [1.0, 2.0, 3.0])
@@ -177,11 +189,13 @@ def test_np_shape_errors_show_both_shapes():
         L.np_categorical_cross_entropy(np.full((2, 3), 1 / 3), np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"logits and targets differ in shape: \(2, 3\) vs \(2, 2\)"):
         L.np_cross_entropy_from_logits(np.zeros((2, 3)), np.zeros((2, 2)))
-    with pytest.raises(ValueError, match=r"class targets must have shape \(2,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"np_nll: class targets must have shape \(2,\), got \(3,\)"):
         L.np_nll(np.zeros((2, 3)), np.array([0, 1, 2]))
-    with pytest.raises(ValueError, match=r"class targets must be in \[0, 3\), got min 0 max 3"):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 2\] for 3 classes; got range \[0, 3\]"):
         L.np_nll(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ValueError, match="must be integers, got dtype float64"):
-        L.np_nll(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="must be integer class indices, got dtype float64"):
+        L.np_nll(np.zeros((2, 3)), np.array([0.5, 1.0]))
+    # the one rule of every class-target loss: whole-number floats are class indices
+    assert L.np_nll(np.log(np.full((2, 3), 1 / 3)), np.array([0.0, 2.0])) == pytest.approx(np.log(3))
     with pytest.raises(ValueError, match=r"scores and labels differ in shape: \(2,\) vs \(1,\)"):
         L.np_hinge(np.zeros(2), np.ones(1))

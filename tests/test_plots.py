@@ -113,21 +113,6 @@ def test_curves():
         plots.plot_curves({})
 
 
-def test_landscape_with_path():
-    L = data.landscape(40)
-    path = np.array([[0.0, 0.0], [0.1, -0.1], [0.25, -0.25]])
-    fig = plots.plot_landscape(L.z, path=path)
-    _assert_labelled(fig)
-    _assert_safe_cmaps(fig)
-    ax = _data_axes(fig)[0]
-    assert len(ax.texts) == 2  # one arrow per step
-    assert ax.images[0].origin == "lower"  # +y points up, as in the formulas
-    fig = plots.plot_landscape(data.landscape_value, resolution=30)
-    _assert_labelled(fig)
-    with pytest.raises(ValueError, match="path"):
-        plots.plot_landscape(L.z, path=[1, 2, 3])
-
-
 def test_image_grid():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
@@ -144,18 +129,6 @@ def test_image_grid():
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["label a", "label b", "label c"]
     with pytest.raises(ValueError, match="square"):
         plots.plot_image_grid(np.zeros((2, 10)))
-
-
-def test_activations():
-    fig = plots.plot_activations(["sigmoid", "tanh", "relu"], extra={"cube": lambda z: z**3})
-    _assert_labelled(fig)
-    deriv = _data_axes(fig)[1]
-    lines = {line.get_label(): line for line in deriv.get_lines() if not line.get_label().startswith("_")}
-    z = lines["sigmoid"].get_xdata()
-    np.testing.assert_allclose(lines["sigmoid"].get_ydata().max(), 0.25, atol=1e-3)
-    np.testing.assert_allclose(lines["cube"].get_ydata(), 3 * z**2, rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="unknown activation"):
-        plots.plot_activations(["swishy"])
 
 
 def test_confusion_matrix():

@@ -470,9 +470,9 @@ def test_shape_errors_name_the_shapes():
 @pytest.mark.parametrize("loss", [cross_entropy, nll_loss])
 def test_target_errors(loss):
     logits = Tensor(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"targets of shape \(2,\).*\(3, 4\)"):
+    with pytest.raises(ValueError, match=r"class targets must have shape \(3,\), got \(2,\)"):
         loss(logits, [0, 1])
-    with pytest.raises(ValueError, match=r"\[0, 3\].*\(3, 4\).*\[0, 4\]"):
+    with pytest.raises(ValueError, match=r"\[0, 3\] for 4 classes; got range \[0, 4\]"):
         loss(logits, [0, 1, 4])
     with pytest.raises(ValueError, match=r"\[0, 3\]"):
         loss(logits, [0, -1, 2])

@@ -6,9 +6,10 @@ import pytest
 import torch
 from sklearn.datasets import make_moons
 
-from nnbook.nn import MLP
+from nnbook.value_nn import MLP
 from nnbook.optim import SGD, linear_decay
-from nnbook.tensor import Tensor, cross_entropy, l2_penalty, max_margin_loss
+from nnbook.losses import l2_penalty  # one contract: Values or Tensors
+from nnbook.tensor import Tensor, cross_entropy, max_margin_loss
 from nnbook.tensor_nn import Linear, TensorMLP
 
 torch.set_num_threads(1)
@@ -69,7 +70,7 @@ def test_set_get_weights_roundtrip_and_errors():
 
 
 def test_rng_contract_is_the_scalar_networks():
-    a, b = Linear(2, 3, rng=5), Linear(2, 3, seed=5)  # an int rng is a seed, as in nnbook.nn
+    a, b = Linear(2, 3, rng=5), Linear(2, 3, seed=5)  # an int rng is a seed, as in nnbook.value_nn
     np.testing.assert_array_equal(a.W.data, b.W.data)
     with pytest.raises(ValueError, match="either rng or seed"):
         Linear(2, 3, rng=np.random.default_rng(0), seed=0)
@@ -195,7 +196,6 @@ def test_moons_demo_matches_the_value_mlp():
     the demo's 100 steps (benchmarks/bench_tensor.py runs all of them).
     """
     from nnbook.engine import Value
-    from nnbook.losses import l2_penalty as value_l2
     from nnbook.losses import max_margin
 
     X, y = moons()
@@ -208,7 +208,7 @@ def test_moons_demo_matches_the_value_mlp():
     opt = SGD(mlp.parameters(), schedule=linear_decay(1.0, 0.1, 100))
     value_losses = []
     for _ in range(steps):
-        loss = max_margin([mlp(x) for x in inputs], labels) + value_l2(mlp.parameters(), 1e-4)
+        loss = max_margin([mlp(x) for x in inputs], labels) + l2_penalty(mlp.parameters(), 1e-4)
         opt.zero_grad()
         loss.backward()
         opt.step()

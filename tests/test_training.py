@@ -6,7 +6,7 @@ import torch
 from torch import nn, optim
 
 from nnbook.data import digits, make_dataloader
-from nnbook.models import MLP784, SmallCNN
+from nnbook.torch_models import MLP784, SmallCNN
 from nnbook.torchutil import seed_everything
 from nnbook.training import confusion_matrix, load, most_confident_mistakes, predict, save, train
 from nnbook.training import test as evaluate  # named so pytest does not collect it as a test

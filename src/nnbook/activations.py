@@ -1,14 +1,20 @@
-"""Activation functions, and the one table that says how each is applied everywhere.
+"""Activation functions (numpy), and the table of the names a layer accepts.
 
-The numpy functions accept anything ``np.asarray`` understands, return a float array and
-are numerically stable (no overflow for inputs of +-1000). The ``*_grad`` functions give
-the derivative with respect to the INPUT, evaluated at the input ``x`` (not at the
-activation's output).
+The numpy functions accept anything ``np.asarray`` understands and return a float array
+(a float32 array stays float32; anything else becomes float64). They are numerically
+stable (no overflow for inputs of +-1000), and they are the only definitions of the
+stable formulas: ``Value.sigmoid`` and ``Tensor.sigmoid`` call ``sigmoid``, and
+``Tensor.log_softmax``, ``tensor.cross_entropy`` and ``losses.np_cross_entropy_from_logits``
+call ``log_softmax``. The ``*_grad`` functions give the derivative with respect to the
+INPUT, evaluated at the input ``x`` (not at the activation's output).
 
-``ACTIVATIONS`` maps each name to an ``Activation``: its numpy function and derivative,
-and how a scalar ``Value``, a ``Tensor`` and a ``torch.nn`` network apply it. Every
-module that takes an activation by name (``nnbook.nn``, ``nnbook.tensor_nn``,
-``nnbook.plots``) reads this table, so adding an activation means adding one row here.
+``ACTIVATIONS`` is the one table of the activations a layer takes by name, in every
+engine: each name's numpy function, the name of the method that applies it to a
+``Value``, a ``Tensor`` or a ``torch.Tensor`` (all three have ``.sigmoid()``,
+``.tanh()``, ``.relu()``), and its ``torch.nn`` module. The layers
+(``nnbook.value_nn``, ``nnbook.tensor_nn``) read it, so a new layer activation is one
+row here plus its method on ``Value`` and ``Tensor``. The activation of a "linear"
+layer is ``identity``.
 """
 
 from __future__ import annotations
@@ -17,18 +23,17 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .engine import Value
-from .tensor import Tensor
-
 __all__ = [
-    "sigmoid", "tanh", "relu", "linear", "step", "leaky_relu", "softplus", "softmax", "log_softmax",
-    "sigmoid_grad", "tanh_grad", "relu_grad", "linear_grad", "step_grad", "leaky_relu_grad",
+    "sigmoid", "tanh", "relu", "identity", "step", "softmax", "log_softmax",
+    "sigmoid_grad", "tanh_grad", "relu_grad",
     "Activation", "ACTIVATIONS", "LAYER_ACTIVATIONS", "check_activation",
 ]
 
 
 def _f(x):
-    return np.asarray(x, dtype=float)
+    """``x`` as a float array: float32 and float64 arrays as they are, anything else as float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(float)
 
 
 def sigmoid(x):
@@ -48,28 +53,14 @@ def relu(x):
     return np.maximum(_f(x), 0.0)
 
 
-def linear(x):
-    """The identity; the 'activation' of an output layer for regression."""
+def identity(x):
+    """x unchanged (a copy): the 'activation' of a linear layer, e.g. a regression output."""
     return _f(x).copy()
 
 
 def step(x):
     """Heaviside step: 1 where x > 0, else 0 (so step(0) = 0), the perceptron's rule."""
     return (_f(x) > 0).astype(float)
-
-
-LEAKY_SLOPE = 0.01  # leaky_relu's slope for negative inputs (PyTorch's default)
-
-
-def leaky_relu(x):
-    """x where x > 0, else 0.01 x: relu with a small slope, so no unit is ever stuck at 0."""
-    x = _f(x)
-    return np.where(x > 0, x, LEAKY_SLOPE * x)
-
-
-def softplus(x):
-    """log(1 + e^x), a smooth relu; ``logaddexp`` keeps it finite for large x."""
-    return np.logaddexp(0.0, _f(x))
 
 
 def softmax(x, axis=-1):
@@ -103,50 +94,31 @@ def relu_grad(x):
     return (_f(x) > 0).astype(float)
 
 
-def linear_grad(x):
-    return np.ones_like(_f(x))
-
-
-def step_grad(x):
-    """0 everywhere (the jump at 0 has no derivative): why the perceptron rule cannot use gradients."""
-    return np.zeros_like(_f(x))
-
-
-def leaky_relu_grad(x):
-    return np.where(_f(x) > 0, 1.0, LEAKY_SLOPE)
-
-
 class Activation(NamedTuple):
-    """How one activation is computed in each of the course's engines.
+    """How one activation of a layer is computed in each of the course's engines.
 
-    ``value`` and ``tensor`` are applied to a layer's weighted sum (a ``Value`` or a
-    ``Tensor``); None means "leave the sum as it is" for ``linear``. ``torch`` names the
-    ``torch.nn`` module class (None: no module, for ``linear``).
+    ``fn`` is the numpy function; ``method`` the name of the method that applies it to a
+    layer's weighted sum, the same on a ``Value``, a ``Tensor`` and a ``torch.Tensor``
+    (None: leave the sum as it is); ``torch`` the ``torch.nn`` module class (None: no module).
     """
 
-    fn: Callable  # numpy, elementwise
-    grad: Callable  # numpy derivative at the input
-    value: Callable | None = None
-    tensor: Callable | None = None
-    torch: str | None = None
+    fn: Callable
+    method: str | None
+    torch: str | None
 
 
+# Every name a layer of `nnbook.value_nn` or `nnbook.tensor_nn` accepts, in the order error messages list them.
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation(sigmoid, sigmoid_grad, Value.sigmoid, Tensor.sigmoid, "Sigmoid"),
-    "tanh": Activation(tanh, tanh_grad, Value.tanh, Tensor.tanh, "Tanh"),
-    "relu": Activation(relu, relu_grad, Value.relu, Tensor.relu, "ReLU"),
-    "linear": Activation(linear, linear_grad),
-    "step": Activation(step, step_grad),
-    "leaky_relu": Activation(leaky_relu, leaky_relu_grad),
-    "softplus": Activation(softplus, sigmoid),  # d/dx log(1 + e^x) = sigmoid(x)
+    "relu": Activation(relu, "relu", "ReLU"),
+    "tanh": Activation(tanh, "tanh", "Tanh"),
+    "sigmoid": Activation(sigmoid, "sigmoid", "Sigmoid"),
+    "linear": Activation(identity, None, None),
 }
-
-# The names a layer of `nnbook.nn` or `nnbook.tensor_nn` accepts: those both engines implement.
-LAYER_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+LAYER_ACTIVATIONS = tuple(ACTIVATIONS)
 
 
-def check_activation(name, valid=LAYER_ACTIVATIONS) -> str:
-    """``name`` if it is one of ``valid``, else ValueError listing the valid names."""
-    if name not in valid:
-        raise ValueError(f"unknown activation {name!r}; valid ones are {', '.join(map(repr, valid))}")
+def check_activation(name) -> str:
+    """``name`` if a layer accepts it, else ValueError listing the valid names."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; valid ones are {', '.join(map(repr, ACTIVATIONS))}")
     return name

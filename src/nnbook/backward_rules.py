@@ -8,7 +8,7 @@ reference answers of chapter 6 are these same functions: one source of truth.
 import numpy as np
 
 from nnbook import tensor
-from nnbook.tensor import Tensor, cross_entropy
+from nnbook.tensor import Tensor, cross_entropy, l2_penalty
 
 
 def _input_grad(value, op, upstream):
@@ -64,7 +64,7 @@ def two_layer_loss_and_grads(X, y, W1, b1, W2, b2, reg=0.0):
     hidden = (Tensor(X) @ params["W1"].T + params["b1"]).relu()
     scores = hidden @ params["W2"].T + params["b2"]
     loss = cross_entropy(scores, np.asarray(y))
-    loss = loss + reg * ((params["W1"] * params["W1"]).sum() + (params["W2"] * params["W2"]).sum())
+    loss = loss + l2_penalty([params["W1"], params["W2"]], reg)
     loss.backward()
     return loss.item(), {name: p.grad for name, p in params.items()}
 

@@ -661,7 +661,7 @@ def load_fashion_mnist(
 # ---------------------------------------------------------------------------
 
 
-def make_dataloader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+def make_dataloader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0):
     """A ``torch.utils.data.DataLoader`` over numpy arrays, reproducible given ``seed``.
 
     Features become float32; integer labels int64 (what cross-entropy wants),
@@ -682,7 +682,7 @@ def make_dataloader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int 
     yt = torch.as_tensor(y, dtype=torch.int64 if np.issubdtype(y.dtype, np.integer) else torch.float32)
     generator = torch.Generator().manual_seed(int(seed))
     return DataLoader(TensorDataset(xt, yt), batch_size=batch_size, shuffle=shuffle,
-                      generator=generator, num_workers=0, drop_last=drop_last)  # fmt: skip
+                      generator=generator, num_workers=0)  # fmt: skip
 
 
 def torch_loaders(data: ImageData, batch_size: int = 64, shuffle: bool = True, seed: int = 0,

@@ -2,24 +2,30 @@
 
 A ``Value`` wraps one float. Every arithmetic operation on Values returns a new
 Value that remembers its inputs (``_prev``), the operation that produced it
-(``_op``) and how to push a gradient back to those inputs (``_backward``).
+(``_op``) and how to push a gradient back to those inputs (its rule, ``_rule``).
 Calling ``backward()`` on the final result walks that graph from the output
 to the inputs and fills in ``.grad`` of every node with d(output)/d(node).
 
 Design choices (they matter for speed and for teaching):
 
+* The constructor is micrograd's (and chapter 3's): ``Value(data, _children=(),
+  _op="", label="")``, so ``Value(2.0, (a, b), "+")`` means the same here as in
+  the engine you write in chapter 3.
 * Each op's backward rule is a static method written right under its
   forward method. It takes the output node as its only argument, and the
-  node stores a reference to that shared function. micrograd instead stores
-  on ``out`` a closure that captures ``out`` itself: a reference cycle, so
-  every graph must be found and freed by Python's cyclic garbage collector,
-  which walks the whole (huge) graph again and again. Without cycles, plain
-  reference counting frees a graph the moment the loss goes out of scope.
+  node stores a reference to that shared function (``_rule``). micrograd
+  instead stores on ``out`` a closure that captures ``out`` itself: a
+  reference cycle, so every graph must be found and freed by Python's cyclic
+  garbage collector, which walks the whole (huge) graph again and again.
+  Without cycles, plain reference counting frees a graph the moment the loss
+  goes out of scope. ``out._backward()`` still runs one node's rule alone, as
+  in micrograd: it is made on demand and never stored.
 * ``__slots__`` makes each node small and attribute access fast.
-* The topological sort is iterative, so a chain 100,000 nodes deep works
-  (a recursive sort would hit Python's recursion limit at ~1,000).
+* The topological sort (``topological_order``, shared with ``nnbook.tensor``)
+  is iterative, so a chain 100,000 nodes deep works (a recursive sort would
+  hit Python's recursion limit at ~1,000).
 * ``dot(w, x, b)`` computes a neuron's ``b + sum(w_i * x_i)`` as one node
-  instead of 2n, which is what makes ``nnbook.nn.MLP`` fast.
+  instead of 2n, which is what makes ``nnbook.value_nn.MLP`` fast.
 * Even without cycles, the collector still scans the growing graph from
   time to time while it is being built (it is triggered by the number of
   objects allocated). ``with gc_paused(): ...`` around a training loop
@@ -32,7 +38,7 @@ Gradient semantics (the same as PyTorch):
 * ``backward()`` seeds the output with gradient 1.0.
 * Leaves (Values made by you, not by an op) ACCUMULATE: calling
   ``backward()`` twice on the same graph doubles their ``.grad``. Reset them
-  with ``zero_grad()`` (or ``nnbook.nn.Module.zero_grad()`` for a model)
+  with ``zero_grad()`` (or ``nnbook.value_nn.Module.zero_grad()`` for a model)
   before each new backward pass.
 * Intermediate nodes hold the gradient of the most recent ``backward()``
   only; it is kept so ``nnbook.graph.draw_graph`` can show it.
@@ -49,7 +55,9 @@ import math
 import numbers
 from contextlib import contextmanager
 
-__all__ = ["Value", "dot", "gc_paused"]
+from . import activations
+
+__all__ = ["Value", "dot", "gc_paused", "topological_order"]
 
 
 def _check_number(x, what="operand"):
@@ -64,6 +72,39 @@ def _check_number(x, what="operand"):
     )
 
 
+def _no_rule():
+    """The backward rule of a node that has nothing to propagate (a leaf)."""
+
+
+def _inputs(node):
+    return node._prev
+
+
+def topological_order(root, inputs=_inputs):
+    """Every node ``root`` depends on, each after all of its inputs, ``root`` last.
+
+    ``inputs(node)`` gives the nodes ``node`` was computed from: a ``Value``'s
+    ``_prev`` by default (chapter 3's ``topological_order(root)``), a ``Tensor``'s
+    ``_parents`` for ``nnbook.tensor``. Iterative depth-first search: each stack
+    entry carries a flag saying whether its inputs have already been pushed, and a
+    node is emitted when it comes back off the stack with that flag set, i.e. after
+    all of them.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            for child in inputs(node):
+                if child not in visited:
+                    stack.append((child, False))
+    return order
+
+
 class Value:
     """One scalar in a computation graph, with its gradient.
 
@@ -74,19 +115,19 @@ class Value:
     (1.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_op", "_backward", "_aux")
+    __slots__ = ("data", "grad", "label", "_prev", "_op", "_rule", "_aux")
 
-    def __init__(self, data, label="", _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label=""):
         self.data = data if type(data) is float else _check_number(data, "data")
         self.grad = 0.0
-        self.label = label
         self._prev = tuple(_children)  # a tuple, so a*a keeps both uses of a
         self._op = _op
-        self._backward = None  # leaves have nothing to propagate to
+        self.label = label
+        self._rule = None  # a node made here has no rule: nothing to propagate
         self._aux = None  # extra forward information a backward rule needs
 
     @staticmethod
-    def _node(data, children, op, backward, aux=None):
+    def _node(data, children, op, rule, aux=None):
         """Make an op's output node (internal: skips input validation)."""
         out = Value.__new__(Value)
         out.data = data
@@ -94,9 +135,21 @@ class Value:
         out.label = ""
         out._prev = children
         out._op = op
-        out._backward = backward
+        out._rule = rule
         out._aux = aux
         return out
+
+    @property
+    def _backward(self):
+        """This node's backward rule as a call without arguments, as in micrograd.
+
+        ``out._backward()`` adds ``out``'s share to its inputs' gradients (nothing for a
+        leaf). Made on each access and never stored, so no node refers to itself.
+        """
+        rule = self._rule
+        if rule is None:
+            return _no_rule
+        return lambda: rule(self)
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
@@ -235,13 +288,8 @@ class Value:
         out._prev[0].grad += (1.0 - out.data * out.data) * out.grad
 
     def sigmoid(self):
-        x = self.data
-        # Only ever exponentiate a non-positive number, so exp cannot overflow.
-        if x >= 0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
+        # The library's one stable sigmoid (numpy's, on one number): exp never overflows.
+        s = float(activations.sigmoid(self.data))
         return Value._node(s, (self,), "sigmoid", Value._sigmoid_backward)
 
     @staticmethod
@@ -263,45 +311,24 @@ class Value:
     # Backpropagation.
     # ------------------------------------------------------------------
 
-    def _topo(self):
-        """All nodes this Value depends on, inputs before the ops using them.
-
-        Iterative depth-first search: a node is emitted only after all of its
-        inputs have been emitted. Each stack entry carries a flag saying
-        whether its inputs have already been pushed.
-        """
-        order, visited = [], set()
-        stack = [(self, False)]
-        while stack:
-            node, inputs_done = stack.pop()
-            if inputs_done:
-                order.append(node)
-            elif node not in visited:
-                visited.add(node)
-                stack.append((node, True))
-                for child in node._prev:
-                    if child not in visited:
-                        stack.append((child, False))
-        return order
-
     def backward(self):
         """Fill ``.grad`` of every node with d(self)/d(node).
 
         Leaf gradients accumulate across calls (see the module docstring);
         intermediate gradients are recomputed from zero on each call.
         """
-        order = self._topo()
+        order = topological_order(self)
         for node in order:
             if node._prev:  # intermediate node: forget an earlier pass
                 node.grad = 0.0
         self.grad += 1.0  # for a leaf this accumulates, like PyTorch
         for node in reversed(order):
-            if node._backward is not None:
-                node._backward(node)
+            if node._rule is not None:
+                node._rule(node)
 
     def zero_grad(self):
         """Set ``.grad`` to 0 on this Value and on every node it depends on."""
-        for node in self._topo():
+        for node in topological_order(self):
             node.grad = 0.0
 
 

@@ -2,21 +2,24 @@
 
 * On lists of ``Value`` (differentiable with ``loss.backward()``):
   ``mse``, ``mae``, ``binary_cross_entropy``, ``bce_with_logits``,
-  ``max_margin`` (alias ``hinge``), ``l2_penalty``.
+  ``max_margin`` (alias ``hinge``), ``l2_penalty`` (which also takes Tensors).
 * On numpy arrays (plain numbers, for evaluation and for checking the
   vectorised code): the same ideas with an ``np_`` prefix:
   ``np_mse``, ``np_mae``, ``np_binary_cross_entropy``, ``np_bce_with_logits``,
   ``np_categorical_cross_entropy``, ``np_cross_entropy_from_logits``,
   ``np_nll``, ``np_hinge``.
 
-All of them return the MEAN over samples. Mismatched inputs raise
-ValueError showing both shapes (or lengths).
+All of them return the MEAN over samples (``l2_penalty`` is a sum). Mismatched
+inputs raise ValueError showing both shapes (or lengths). Class targets follow
+``nnbook.tensor.class_targets``, the rule of the Tensor losses too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import tensor
+from .activations import log_softmax
 from .engine import Value
 
 __all__ = [
@@ -118,10 +121,18 @@ hinge = max_margin
 
 
 def l2_penalty(params, alpha):
-    """alpha * sum(p^2): weight decay written as a loss term."""
+    """``alpha * sum(p^2)`` over every parameter: weight decay written as a loss term.
+
+    The one contract for both engines: ``params`` a non-empty iterable of ``Value``s
+    (a chain of nodes) or of ``Tensor``s (one fused node, ``nnbook.tensor.l2_penalty``);
+    ``alpha`` is required; the sum of squares, not half of it, so the gradient of
+    each parameter is ``2 * alpha * p``.
+    """
     params = list(params)
     if not params:
         raise ValueError("l2_penalty needs at least one parameter, got none")
+    if isinstance(params[0], tensor.Tensor):
+        return tensor.l2_penalty(params, alpha)
     total = params[0] * params[0]
     for p in params[1:]:
         total = total + p * p
@@ -170,23 +181,12 @@ def np_categorical_cross_entropy(probs, targets, eps=EPS):
     return float(np.mean(-np.sum(y * np.log(np.clip(p, eps, 1.0)), axis=1)))
 
 
-def _class_indices(targets, n, k):
-    t = np.asarray(targets)
-    if t.shape != (n,):
-        raise ValueError(f"class targets must have shape ({n},), got {t.shape}")
-    if t.size and not np.issubdtype(t.dtype, np.integer):
-        raise ValueError(f"class targets must be integers, got dtype {t.dtype}")
-    if t.size and (t.min() < 0 or t.max() >= k):
-        raise ValueError(f"class targets must be in [0, {k}), got min {t.min()} max {t.max()}")
-    return t
-
-
 def np_nll(log_probs, targets):
     """Negative log-likelihood: -mean(log_probs[i, targets[i]]) for int class targets."""
     lp = np.asarray(log_probs, dtype=float)
     if lp.ndim != 2:
         raise ValueError(f"log_probs must have shape (samples, classes), got {lp.shape}")
-    t = _class_indices(targets, *lp.shape)
+    t = tensor.class_targets(targets, *lp.shape, "np_nll")
     return float(-np.mean(lp[np.arange(len(t)), t]))
 
 
@@ -199,8 +199,7 @@ def np_cross_entropy_from_logits(logits, targets):
     z = np.asarray(logits, dtype=float)
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (samples, classes), got {z.shape}")
-    shifted = z - z.max(axis=1, keepdims=True)  # max-subtraction: no overflow
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(z, axis=1)  # the stable form: no overflow
     t = np.asarray(targets)
     if t.ndim == 2:
         _, y = _same_shape(z, t, ("logits", "targets"))

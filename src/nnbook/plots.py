@@ -22,17 +22,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from .activations import ACTIVATIONS, check_activation
-from .finite_differences import central_difference
 
 __all__ = [
     "OKABE_ITO",
     "plot_decision_boundary",
     "plot_curves",
-    "plot_landscape",
     "plot_image_grid",
     "plot_maps",
-    "plot_activations",
     "plot_confusion_matrix",
 ]
 
@@ -190,65 +186,6 @@ def plot_curves(
 # ---------------------------------------------------------------------------
 
 
-def plot_landscape(
-    Z_or_fn,
-    path=None,
-    extent: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0),
-    resolution: int = 100,
-    ax=None,
-    cmap: str = "RdBu_r",
-    levels: int = 15,
-    xlabel: str = "$x$",
-    ylabel: str = "$y$",
-    zlabel: str = "$f(x, y)$",
-    title: str | None = None,
-):
-    """A 2-D function as a coloured map with contour lines, optionally with a descent path.
-
-    ``Z_or_fn``: a (rows, cols) array sampled on ``extent`` = (xmin, xmax, ymin, ymax)
-    with y along rows (as ``np.meshgrid`` gives), or a vectorised ``fn(x, y)``.
-    ``path``: (K, 2) sequence of points in the same coordinates; drawn as
-    markers joined by arrows, with the start and end marked.
-    The default diverging map is centred on zero: red high, blue low.
-    """
-    xmin, xmax, ymin, ymax = extent
-    if callable(Z_or_fn):
-        gx, gy = np.meshgrid(np.linspace(xmin, xmax, resolution), np.linspace(ymin, ymax, resolution))
-        Z = _as_float_array(Z_or_fn(gx, gy))
-    else:
-        Z = _as_float_array(Z_or_fn)
-        if Z.ndim != 2:
-            raise ValueError(f"Z must be a 2-D array, got shape {Z.shape}")
-        gx, gy = np.meshgrid(np.linspace(xmin, xmax, Z.shape[1]), np.linspace(ymin, ymax, Z.shape[0]))
-    fig, ax = _new_axes(ax, figsize=(5.5, 4.5))
-    span = np.abs(Z).max() or 1.0
-    # origin="lower": row 0 is y = ymin, so "up" in the picture is +y (imshow's default flips it).
-    im = ax.imshow(Z, extent=extent, origin="lower", cmap=cmap, vmin=-span, vmax=span, aspect="auto")
-    ax.contour(gx, gy, Z, levels=levels, colors="k", linewidths=0.5, alpha=0.4)
-    fig.colorbar(im, ax=ax, label=zlabel)
-
-    if path is not None:
-        P = _as_float_array(path)
-        if P.ndim != 2 or P.shape[1] != 2:
-            raise ValueError(f"path must have shape (K, 2), got {P.shape}")
-        ax.plot(P[:, 0], P[:, 1], "o", color="k", markersize=3)
-        for a, b in zip(P[:-1], P[1:]):
-            ax.annotate("", xy=b, xytext=a, arrowprops=dict(arrowstyle="->", color="k", lw=1.2))
-        ax.plot(*P[0], marker="o", markersize=9, color="white", markeredgecolor="k", linestyle="", label="start")
-        ax.plot(*P[-1], marker="*", markersize=14, color="white", markeredgecolor="k", linestyle="", label="end")
-        ax.legend(loc="upper right", fontsize="small")
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    return fig
-
-
-# ---------------------------------------------------------------------------
-
-
 def _tiles(axes, n: int):
     """The first ``n`` axes of a grid, without ticks, as (index, axes); the rest are hidden."""
     for i, ax in enumerate(axes.flat):
@@ -362,51 +299,6 @@ def plot_maps(
 
 
 # ---------------------------------------------------------------------------
-
-def plot_activations(
-    names: Sequence[str] = ("sigmoid", "tanh", "relu"),
-    x=None,
-    derivatives: bool = True,
-    extra: Mapping[str, Callable] | None = None,
-):
-    """Activation functions (and, with ``derivatives``, their derivatives) side by side.
-
-    ``names`` from ``nnbook.activations.ACTIVATIONS`` (sigmoid, tanh, relu, linear,
-    step, leaky_relu, softplus), drawn with the library's own stable functions.
-    ``extra`` adds your own ``{name: fn}``; its derivative is estimated by
-    centred differences.
-    """
-    x = np.linspace(-5, 5, 401) if x is None else np.asarray(x, dtype=np.float64)
-    funcs: dict[str, tuple[Callable, Callable]] = {}
-    for nm in names:
-        check_activation(nm, tuple(ACTIVATIONS))
-        funcs[nm] = (ACTIVATIONS[nm].fn, ACTIVATIONS[nm].grad)
-    for nm, fn in (extra or {}).items():
-        funcs[nm] = (fn, lambda t, fn=fn: central_difference(fn, t, 1e-5))
-    if not funcs:
-        raise ValueError("no activation functions to plot")
-
-    ncols = 2 if derivatives else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 3.6), squeeze=False)
-    for i, (nm, (f, df)) in enumerate(funcs.items()):
-        style = dict(color=OKABE_ITO[i % len(OKABE_ITO)], linestyle=["-", "--", ":", "-."][i % 4], label=nm)
-        axes[0, 0].plot(x, f(x), **style)
-        if derivatives:
-            axes[0, 1].plot(x, df(x), **style)
-    panels = [("activation $g(z)$", axes[0, 0])] + ([("derivative $g'(z)$", axes[0, 1])] if derivatives else [])
-    for ylabel, ax in panels:
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.axvline(0, color="0.6", lw=0.8)
-        ax.set_xlabel("pre-activation $z$")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
-
-
-# ---------------------------------------------------------------------------
-
 
 def plot_confusion_matrix(
     cm,

@@ -41,6 +41,9 @@ import numbers
 
 import numpy as np
 
+from . import activations
+from .engine import topological_order
+
 __all__ = [
     "Tensor",
     "linear",
@@ -49,6 +52,7 @@ __all__ = [
     "mse_loss",
     "max_margin_loss",
     "l2_penalty",
+    "class_targets",
 ]
 
 # Kinds of numpy dtype we accept as numbers: bool, signed, unsigned, float.
@@ -131,6 +135,10 @@ def _result(data, parents: tuple, backward, op: str) -> "Tensor":
         out._parents = ()
         out._backward = None
     return out
+
+
+def _parents(node):
+    return node._parents
 
 
 class Tensor:
@@ -427,11 +435,7 @@ class Tensor:
         return _result(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")
 
     def sigmoid(self) -> "Tensor":
-        a = self.data
-        # exp(-|a|) never overflows; pick the algebraically equal form that
-        # divides by a number >= 1 on each side of zero.
-        z = np.exp(-np.abs(a))
-        out = np.where(a >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+        out = activations.sigmoid(self.data)  # the stable form, exp never overflows
         return _result(out, (self,), lambda g: (g * out * (1.0 - out),), "sigmoid")
 
     def exp(self) -> "Tensor":
@@ -447,11 +451,7 @@ class Tensor:
         return _result(np.log(a), (self,), lambda g: (g / a,), "log")
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
-        a = self.data
-        # Subtracting the row maximum leaves the result unchanged and keeps
-        # exp() from overflowing for large logits (e.g. 1000).
-        shifted = a - a.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        out = activations.log_softmax(self.data, axis)  # stable for logits of 1000
 
         def backward(g):
             # y = x - logsumexp(x): dy_i/dx_j = [i=j] - softmax_j.
@@ -464,31 +464,7 @@ class Tensor:
 
     # --------------------------------------------------------------- backward
     # Tensor deliberately does not define __eq__, so nodes hash by identity
-    # and can be set members and dict keys in the two functions below.
-
-    def _topological_order(self) -> list:
-        """The operation nodes behind self, every node after all of its inputs.
-
-        Leaves are left out: backward adds their gradients as soon as they
-        arrive, so they need no place in the order.  Iterative depth-first
-        search: a node is emitted when the marker pushed before its inputs
-        comes back off the stack, i.e. after all of them.
-        """
-        order = []
-        visited = set()
-        stack = [(self, False)]
-        push, pop, emit, mark = stack.append, stack.pop, order.append, visited.add
-        while stack:
-            node, inputs_done = pop()
-            if inputs_done:
-                emit(node)
-            elif node not in visited:
-                mark(node)
-                push((node, True))
-                for parent in node._parents:
-                    if parent._parents and parent not in visited:
-                        push((parent, False))
-        return order
+    # and can be set members (topological_order) and dict keys (backward).
 
     def backward(self, grad=None) -> None:
         """Fill `.grad` of every tensor this one depends on.
@@ -522,10 +498,14 @@ class Tensor:
         # node used by several operations sums its contributions here before
         # passing them on, and a second backward() starts from a clean slate.
         pending = {self: grad}
-        order = self._topological_order()
+        # The same order as the scalar engine's. Leaves need no place in it: their
+        # gradients are added as soon as they arrive, so they are skipped here.
+        order = topological_order(self, _parents)
         for i in range(len(order) - 1, -1, -1):
             node = order[i]
-            g = pending.pop(node)  # every node in `order` leads to self
+            if not node._parents:
+                continue
+            g = pending.pop(node)  # every operation node in `order` leads to self
             node.grad = g
             for parent, pg in zip(node._parents, node._backward(g)):
                 if pg is None:
@@ -609,7 +589,14 @@ def linear(x: Tensor, W: Tensor, b: Tensor = None) -> Tensor:
 # ---------------------------------------------------------------------------
 
 
-def _check_targets(targets, n: int, num_classes: int, who: str, logits_shape) -> np.ndarray:
+def class_targets(targets, n: int, num_classes: int, who: str) -> np.ndarray:
+    """``targets`` as an int array of ``n`` class indices, each in [0, num_classes).
+
+    The one rule for class targets, used by the Tensor losses here and by
+    ``nnbook.losses``' numpy ones: integers, or floats that are whole numbers (a
+    ``Tensor`` holds floats), in a vector of shape (n,). A fractional value is a
+    TypeError; a wrong shape or a class out of range a ValueError naming ``who``.
+    """
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and np.all(t == np.round(t)):
@@ -617,14 +604,11 @@ def _check_targets(targets, n: int, num_classes: int, who: str, logits_shape) ->
         else:
             raise TypeError(f"{who}: targets must be integer class indices, got dtype {t.dtype}")
     if t.shape != (n,):
-        raise ValueError(
-            f"{who}: targets of shape {t.shape} do not match inputs of shape {logits_shape}; "
-            f"expected ({n},)"
-        )
+        raise ValueError(f"{who}: class targets must have shape ({n},), got {t.shape}")
     if n and (t.min() < 0 or t.max() >= num_classes):
         raise ValueError(
-            f"{who}: target classes must lie in [0, {num_classes - 1}] for inputs of shape "
-            f"{logits_shape}; got range [{t.min()}, {t.max()}]"
+            f"{who}: target classes must lie in [0, {num_classes - 1}] for {num_classes} classes; "
+            f"got range [{t.min()}, {t.max()}]"
         )
     return t
 
@@ -644,17 +628,13 @@ def cross_entropy(logits: Tensor, targets) -> Tensor:
         logits = Tensor(logits)
     _check_2d(logits, "cross_entropy")
     n, c = logits.shape
-    t = _check_targets(targets, n, c, "cross_entropy", logits.shape)
-    a = logits.data
-    shifted = a - a.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = exps.sum(axis=1, keepdims=True)
+    t = class_targets(targets, n, c, "cross_entropy")
+    log_probs = activations.log_softmax(logits.data, axis=1)
     rows = np.arange(n)
-    log_probs_true = shifted[rows, t] - np.log(sums[:, 0])
-    loss = np.asarray(-log_probs_true.mean())
+    loss = np.asarray(-log_probs[rows, t].mean())
 
     def backward(g):
-        grad = exps / sums  # softmax, computed from the forward's exponentials
+        grad = np.exp(log_probs)  # softmax
         grad[rows, t] -= 1.0
         grad *= g / n
         return (grad,)
@@ -668,7 +648,7 @@ def nll_loss(log_probs: Tensor, targets) -> Tensor:
         log_probs = Tensor(log_probs)
     _check_2d(log_probs, "nll_loss")
     n, c = log_probs.shape
-    t = _check_targets(targets, n, c, "nll_loss", log_probs.shape)
+    t = class_targets(targets, n, c, "nll_loss")
     rows = np.arange(n)
     a = log_probs.data
     loss = np.asarray(-a[rows, t].mean())
@@ -736,8 +716,11 @@ def max_margin_loss(scores: Tensor, y) -> Tensor:
     return _result(loss, (scores,), backward, "max_margin_loss")
 
 
-def l2_penalty(params, alpha: float = 1.0) -> Tensor:
-    """``alpha * sum of squares of all params`` as a single graph node."""
+def l2_penalty(params, alpha: float) -> Tensor:
+    """``alpha * sum of squares of all params`` as a single graph node.
+
+    ``nnbook.losses.l2_penalty``'s contract (it hands Tensors to this function).
+    """
     params = tuple(params)
     if not params:
         raise ValueError("l2_penalty needs at least one parameter")

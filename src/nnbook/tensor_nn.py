@@ -1,6 +1,6 @@
 """Layers and MLPs built on `nnbook.tensor.Tensor`.
 
-`TensorMLP` is the array version of `nnbook.nn.MLP`: same constructor, same
+`TensorMLP` is the array version of `nnbook.value_nn.MLP`: same constructor, same
 activation names, same initialisation stream, so ``TensorMLP(2, [16, 16, 1],
 seed=0)`` starts from exactly the weights of ``MLP(2, [16, 16, 1], seed=0)``.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import ACTIVATIONS, LAYER_ACTIVATIONS, check_activation
-from .nn import LayeredNetwork, Module, as_rng, checked_weights, layer_activations
+from .value_nn import LayeredNetwork, Module, as_rng, checked_weights
 from .tensor import Tensor, linear
 
 __all__ = ["Linear", "TensorMLP", "INITS"]
@@ -54,7 +54,8 @@ class Linear(Module):
             rows = rng.normal(0.0, np.sqrt(2.0 / self.nin), (self.nout, self.nin))
         self.W = Tensor(rows, requires_grad=True, label="W", dtype=dtype)
         self.b = Tensor(np.zeros(self.nout), requires_grad=True, label="b", dtype=dtype)
-        self._act = ACTIVATIONS[activation].tensor
+        method = ACTIVATIONS[activation].method  # None: a linear layer
+        self._act = None if method is None else getattr(Tensor, method)
 
     def __call__(self, x):
         if not isinstance(x, Tensor):
@@ -85,23 +86,14 @@ class Linear(Module):
 
 
 class TensorMLP(LayeredNetwork):
-    """Layers of `Linear` applied in turn; mirrors `nnbook.nn.MLP`.
+    """Layers of `Linear` applied in turn; mirrors `nnbook.value_nn.MLP`.
 
-    ``activations``: None (relu on hidden layers, linear on the last), one
-    name for every layer, or a list with one name per layer.
+    ``activations`` and ``seed``: see ``LayeredNetwork``; ``init``, ``dtype``: see ``Linear``.
     """
 
     def __init__(self, nin, nouts, activations=None, seed=0, *, init="uniform", dtype=np.float64):
-        nouts = [int(n) for n in nouts]
-        activations = layer_activations(nouts, activations, "TensorMLP")
-        # One generator shared by the layers in order, exactly like MLP.
-        rng = as_rng(seed)
-        sizes = [int(nin)] + nouts
-        self.nin = int(nin)
-        self.layers = [
-            Linear(sizes[i], sizes[i + 1], activations[i], rng=rng, init=init, dtype=dtype)
-            for i in range(len(nouts))
-        ]
+        super().__init__(nin, nouts, activations, seed,
+                         lambda n_in, n_out, act, rng: Linear(n_in, n_out, act, rng=rng, init=init, dtype=dtype))
 
     def __call__(self, x):
         for layer in self.layers:

@@ -42,22 +42,22 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def get_device(prefer: str | None = None):
+def get_device():
     """The ``torch.device`` to train on: CUDA if present, else CPU.
 
-    ``NNBOOK_DEVICE`` (e.g. ``cpu``, ``cuda:1``) overrides the automatic choice,
-    and ``prefer`` overrides both. Asking for CUDA without a GPU is an error
+    ``NNBOOK_DEVICE`` (e.g. ``cpu``, ``cuda:1``) overrides the automatic choice.
+    Asking for CUDA without a GPU is an error
     rather than a silent fallback, so a misconfigured machine is noticed.
     """
     import torch
 
-    wanted = prefer or os.environ.get("NNBOOK_DEVICE", "").strip()
+    wanted = os.environ.get("NNBOOK_DEVICE", "").strip()
     if not wanted:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(wanted)
     except RuntimeError as err:
-        raise ValueError(f"invalid device {wanted!r} (from NNBOOK_DEVICE or prefer=): {err}") from None
+        raise ValueError(f"invalid device {wanted!r} (from NNBOOK_DEVICE): {err}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {wanted!r} requested but torch sees no CUDA GPU; use 'cpu'")
     return device

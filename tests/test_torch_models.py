@@ -1,11 +1,11 @@
-"""nnbook.models: shapes, parameter counts, logits (not probabilities), device selection."""
+"""nnbook.torch_models: shapes, parameter counts, logits (not probabilities), device selection."""
 
 from unittest import mock
 
 import pytest
 import torch
 
-from nnbook.models import MLP784, SmallCNN, conv_output_size, count_parameters
+from nnbook.torch_models import MLP784, SmallCNN, conv_output_size, count_parameters
 from nnbook.torchutil import get_device
 
 

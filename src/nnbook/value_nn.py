@@ -1,4 +1,4 @@
-"""Neural networks made of scalar ``Value``s: Neuron -> Layer -> MLP.
+"""Layers and networks made of scalar ``Value``s: Neuron -> Layer -> MLP.
 
 Initialisation (deterministic, documented so results can be reproduced):
 each weight is drawn from ``numpy.random.default_rng(seed).uniform(-1, 1)``
@@ -18,7 +18,7 @@ from .activations import ACTIVATIONS, check_activation
 from .engine import Value, _dot
 from .optim import zero_grads
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "LayeredNetwork", "layer_activations", "as_rng", "checked_weights"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "LayeredNetwork", "as_rng", "checked_weights"]
 
 
 def _as_values(xs):
@@ -82,7 +82,8 @@ class Neuron(Module):
         rng = as_rng(rng)
         self.w = [Value(float(v)) for v in rng.uniform(-1.0, 1.0, self.nin)]
         self.b = Value(0.0)
-        self._act = ACTIVATIONS[activation].value
+        method = ACTIVATIONS[activation].method  # None: a linear neuron
+        self._act = None if method is None else getattr(Value, method)
 
     def __call__(self, x):
         if len(x) != self.nin:
@@ -143,28 +144,35 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout} {self.activation})"
 
 
-def layer_activations(nouts, activations, owner="MLP"):
-    """One activation name per layer from what a network constructor was given.
-
-    None: relu on hidden layers, linear on the last; one name: that on every layer;
-    a list: one name per layer (checked against the number of layers).
-    """
-    if not nouts:
-        raise ValueError(f"{owner} needs at least one layer size in nouts, got []")
-    if activations is None:
-        return ["relu"] * (len(nouts) - 1) + ["linear"]
-    if isinstance(activations, str):
-        return [activations] * len(nouts)
-    activations = list(activations)
-    if len(activations) != len(nouts):
-        raise ValueError(f"{owner} got {len(nouts)} layer sizes but {len(activations)} activations")
-    return activations
-
-
 class LayeredNetwork(Module):
     """What every network of layers applied in turn shares (``MLP``, ``TensorMLP``):
     ``self.nin`` and ``self.layers``, each layer with ``nout``, ``activation``,
-    ``parameters()`` and ``get_weights``/``set_weights``."""
+    ``parameters()`` and ``get_weights``/``set_weights``.
+
+    ``activations``: None (relu on hidden layers, linear on the last), one name for
+    every layer, or a list with one name per layer. ``make_layer(nin, nout, activation,
+    rng)`` builds one layer; the layers draw their weights in turn from one generator,
+    ``as_rng(seed)``, so the same seed gives the same weights in every engine.
+    """
+
+    def __init__(self, nin, nouts, activations, seed, make_layer):
+        nouts = [int(n) for n in nouts]
+        owner = type(self).__name__
+        if not nouts:
+            raise ValueError(f"{owner} needs at least one layer size in nouts, got []")
+        if activations is None:
+            activations = ["relu"] * (len(nouts) - 1) + ["linear"]
+        elif isinstance(activations, str):
+            activations = [activations] * len(nouts)
+        else:
+            activations = list(activations)
+            if len(activations) != len(nouts):
+                raise ValueError(f"{owner} got {len(nouts)} layer sizes but {len(activations)} activations")
+        rng = as_rng(seed)
+        sizes = [int(nin)] + nouts
+        self.nin = sizes[0]
+        self.layers = [make_layer(n_in, n_out, act, rng)
+                       for n_in, n_out, act in zip(sizes[:-1], sizes[1:], activations)]
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -188,23 +196,14 @@ class LayeredNetwork(Module):
 
 
 class MLP(LayeredNetwork):
-    """A multi-layer perceptron: layers applied one after the other.
+    """A multi-layer perceptron: layers of ``Value`` neurons applied one after the other.
 
-    ``activations``: None (relu on hidden layers, linear on the last), one
-    name for every layer, or a list with one name per layer.
-    ``fused``: see ``Neuron``.
+    ``activations`` and ``seed``: see ``LayeredNetwork``; ``fused``: see ``Neuron``.
     """
 
     def __init__(self, nin, nouts, activations=None, seed=0, fused=True):
-        nouts = list(nouts)
-        activations = layer_activations(nouts, activations, "MLP")
-        rng = as_rng(seed)
-        sizes = [nin] + nouts
-        self.nin = int(nin)
-        self.layers = [
-            Layer(sizes[i], sizes[i + 1], activations[i], rng, fused)
-            for i in range(len(nouts))
-        ]
+        super().__init__(nin, nouts, activations, seed,
+                         lambda n_in, n_out, act, rng: Layer(n_in, n_out, act, rng, fused))
 
     def __call__(self, x):
         if len(x) != self.nin:

@@ -19,9 +19,9 @@ from torch import nn
 __all__ = ["MLP784", "SmallCNN", "count_parameters", "conv_output_size"]
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of scalar parameters (weights and biases) in ``model``."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalar parameters (weights and biases) in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -77,13 +77,13 @@ class SmallCNN(nn.Sequential):
     """
 
     def __init__(self, channels=(16, 32), hidden: int = 64, n_classes: int = 10,
-                 dropout: float = 0.0, image_size: int = 28):  # fmt: skip
+                 dropout: float = 0.0):  # fmt: skip
         c1, c2 = (int(c) for c in channels)
         if min(c1, c2, int(hidden)) < 1:
             raise ValueError(f"channels and hidden must be positive, got {channels}, {hidden}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        side = int(image_size)
+        side = 28
         for _ in range(2):  # a padded 3x3 convolution keeps the side, the pool halves it (floor)
             side = conv_output_size(conv_output_size(side, 3, padding=1), 2, stride=2)
         layers = OrderedDict(

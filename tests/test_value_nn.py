@@ -1,4 +1,4 @@
-"""Tests for nnbook.nn: construction, determinism, weights in/out, errors,
+"""Tests for nnbook.value_nn: construction, determinism, weights in/out, errors,
 and micrograd's moons demo reaching 100% training accuracy."""
 
 import numpy as np
@@ -8,7 +8,7 @@ from sklearn.datasets import make_moons
 
 from nnbook.engine import Value, gc_paused
 from nnbook.losses import l2_penalty, max_margin
-from nnbook.nn import MLP, Layer, Module, Neuron
+from nnbook.value_nn import MLP, Layer, Module, Neuron
 from nnbook.optim import SGD, linear_decay
 
 
@@ -180,7 +180,7 @@ def test_micrograd_moons_demo_reaches_full_training_accuracy():
 
 def test_mlp_with_a_width_one_hidden_layer():
     """A bottleneck of one unit still feeds a list to the next layer (micrograd crashes here)."""
-    from nnbook.nn import MLP
+    from nnbook.value_nn import MLP
 
     net = MLP(2, [1, 3], activations=["tanh", "linear"], seed=0)
     out = net([0.5, -1.0])
