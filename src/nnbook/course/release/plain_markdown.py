@@ -335,3 +335,10 @@ def plain_notebook(book: Book, nb: nbformat.NotebookNode) -> nbformat.NotebookNo
     if cited:
         nb.cells.append(references_cell(book, cited))
     return nb
+
+
+def rewrite_notebooks(root: Path, paths: list[Path]) -> None:
+    """Rewrite the notebooks at ``paths`` in place with :func:`plain_notebook`."""
+    book = book_index(root)
+    for path in paths:
+        nbformat.write(plain_notebook(book, nbformat.read(path, as_version=4)), path)
