@@ -158,7 +158,8 @@ def _next_section(current: list[int], level: int) -> list[int]:
 def _book(root: Path) -> Book:
     from nnbook.course.build.editions import student_edition
 
-    config = yaml.safe_load((root / "_config.yml").read_text()) or {}
+    config_file = root / "_config.yml"  # a course without one (the tests' tiny course) keeps Sphinx's defaults
+    config = (yaml.safe_load(config_file.read_text()) if config_file.is_file() else None) or {}
     sphinx = (config.get("sphinx") or {}).get("config") or {}
     book = Book(bib=root / "references.bib")
     book.numfig_format.update(sphinx.get("numfig_format") or {})
