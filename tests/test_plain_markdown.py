@@ -26,10 +26,7 @@ from nnbook.course.release import assignments
 from nnbook.course.release import plain_markdown as pm
 
 ROOT = Path(__file__).resolve().parents[1]
-MYST_LEFT = re.compile(r"\{[a-z][a-z0-9:-]*\}`"  # a role
-                       r"|^(?:`{3,}|:{3,})\{"  # a directive
-                       r"|\$\$[ \t]*\([^()\s]+\)"  # an equation label after $$
-                       r"|^\([^()\s]+\)=[ \t]*$", re.M)  # a target
+MYST_LEFT = pm.MYST_MARKUP
 SCREENSHOT = Path("/tmp/myst-shot.png")
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from nnbook.course.build import editions
 from nnbook.course.build import site
+from nnbook.course.release.plain_markdown import MYST_MARKUP as MYST_LEFT
 from site_helpers import CHAPTERS, ROOT, built_site, leaks, page_text, pages, parse, secret_lines
 
 
@@ -61,6 +62,8 @@ def test_every_chapter_offers_its_student_notebook_for_download(student):
                          if c.metadata.get("nbgrader", {}).get("grade_id")}
         assert offered_stubs == stubs
         assert any(c.get("outputs") for c in offered.cells), "the download keeps the outputs"
+        markdown = "\n".join(c.source for c in offered.cells if c.cell_type == "markdown")
+        assert not MYST_LEFT.findall(markdown), f"{chapter.path.name}: the download shows MyST markup raw"
 
 
 LAUNCH = re.compile(r"^https://(colab\.research\.google\.com|mybinder\.org)/")
