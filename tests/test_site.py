@@ -66,6 +66,22 @@ def test_every_chapter_offers_its_student_notebook_for_download(student):
         assert not MYST_LEFT.findall(markdown), f"{chapter.path.name}: the download shows MyST markup raw"
 
 
+def test_student_notebooks_number_figures_and_equations_as_the_site(student):
+    """The plain-Markdown rewrite (release.plain_markdown) numbers every figure and labelled
+    equation exactly as the rendered pages do."""
+    from nnbook.course.release import plain_markdown
+
+    html, present = student
+    book = plain_markdown.book_index(ROOT)
+    shown = {}
+    for chapter in present:
+        page = (html / "chapters" / f"{chapter.name}.html").read_text()
+        shown.update(re.findall(r'id="(fig-[^"]+)".*?caption-number">Fig\. ([0-9.]+)', page, re.S))
+        shown.update(re.findall(r'id="equation-([^"]+)".*?<span class="eqno">\(([0-9.]+)\)', page, re.S))
+    assert len(shown) >= len(present), "figure and equation numbers found in the pages"
+    assert {label: book.numbers.get(label) for label in shown} == shown
+
+
 LAUNCH = re.compile(r"^https://(colab\.research\.google\.com|mybinder\.org)/")
 
 
