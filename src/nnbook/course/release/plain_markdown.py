@@ -115,7 +115,7 @@ def scan_chapter(book: Book, name: str, number: int, nb: nbformat.NotebookNode) 
     pending_targets: list[str] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            # walk the cell in order: targets and headings, then equations (numbered by position)
+            # targets, headings and labelled equations, in the order they stand in the cell
             events = [(m.start(), "target", m) for m in TARGET.finditer(cell.source)]
             events += [(m.start(), "heading", m) for m in HEADING.finditer(_unfenced(cell.source))]
             events += [(m.start(), "equation", m) for m in LABELLED_MATH.finditer(cell.source)]
