@@ -51,6 +51,9 @@ def test_the_pdf_has_a_name_pages_figures_and_no_answer(book_pdf):
     text = " ".join(_text(book_pdf).split())
     assert "raise NotImplementedError()" in text, "the exercise stubs are printed"
     assert "graphviz.graphs" not in text and "<Figure size" not in text, "a figure printed as its repr"
+    # numbered as the site: the front pages unnumbered, so chapter 1 is chapter 1 (not 7)
+    assert "Chapter 1. Optimisation and gradient descent" in text and "Fig. 1.1" in text, "chapter 1 numbered as on the site"
+    assert "Fig. 7.1" not in text
     chapter = CHAPTERS[0]
     answers = [line for kind in ("solution", "hidden") for line in secret_lines(chapter, kind)
                if " ".join(line.split()) in text]

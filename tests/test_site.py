@@ -15,6 +15,7 @@ import pytest
 
 from nnbook.course.build import editions
 from nnbook.course.build import site
+from nnbook.course.release.plain_markdown import MYST_MARKUP as MYST_LEFT
 from site_helpers import CHAPTERS, ROOT, built_site, leaks, page_text, pages, parse, secret_lines
 
 
@@ -61,6 +62,24 @@ def test_every_chapter_offers_its_student_notebook_for_download(student):
                          if c.metadata.get("nbgrader", {}).get("grade_id")}
         assert offered_stubs == stubs
         assert any(c.get("outputs") for c in offered.cells), "the download keeps the outputs"
+        markdown = "\n".join(c.source for c in offered.cells if c.cell_type == "markdown")
+        assert not MYST_LEFT.findall(markdown), f"{chapter.path.name}: the download shows MyST markup raw"
+
+
+def test_student_notebooks_number_figures_and_equations_as_the_site(student):
+    """The plain-Markdown rewrite (release.plain_markdown) numbers every figure and labelled
+    equation exactly as the rendered pages do."""
+    from nnbook.course.release import plain_markdown
+
+    html, present = student
+    book = plain_markdown.book_index(ROOT)
+    shown = {}
+    for chapter in present:
+        page = (html / "chapters" / f"{chapter.name}.html").read_text()
+        shown.update(re.findall(r'id="(fig-[^"]+)".*?caption-number">Fig\. ([0-9.]+)', page, re.S))
+        shown.update(re.findall(r'id="equation-([^"]+)".*?<span class="eqno">\(([0-9.]+)\)', page, re.S))
+    assert len(shown) >= len(present), "figure and equation numbers found in the pages"
+    assert {label: book.numbers.get(label) for label in shown} == shown
 
 
 LAUNCH = re.compile(r"^https://(colab\.research\.google\.com|mybinder\.org)/")

@@ -49,6 +49,33 @@ def svg_outputs_as_png(staging: Path) -> int:
     return converted
 
 
+# Sphinx's LaTeX numbers every chapter, the introduction's sections and the set-up page
+# included: chapter 1 would print as chapter 7 and its figures as "Fig. 7.1". The site numbers
+# only the numbered parts of _toc.yml, so each part's first page switches numbering on or off.
+SAVE_NUMBERING = r"\edef\nnbooksecnumdepth{\the\value{secnumdepth}}"
+NUMBERING = {False: r"\setcounter{secnumdepth}{-1}", True: r"\setcounter{secnumdepth}{\nnbooksecnumdepth}"}
+
+
+def number_like_the_site(staging: Path) -> None:
+    """Raw LaTeX at the top of the root page and of each part's first page of the staged book."""
+    toc = yaml.safe_load((staging / "_toc.yml").read_text())
+    switches = {toc["root"]: [SAVE_NUMBERING, NUMBERING[False]]}
+    for part in toc.get("parts", []):
+        first = part["chapters"][0]["file"]
+        switches.setdefault(first, []).append(NUMBERING[bool(part.get("numbered"))])
+    for entry, commands in switches.items():
+        raw = "```{raw} latex\n" + "\n".join(commands) + "\n```\n"
+        page, notebook = staging / f"{entry}.md", staging / f"{entry}.ipynb"
+        if notebook.is_file():
+            nb = nbformat.read(notebook, as_version=4)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(raw))
+            nbformat.write(nb, notebook)
+        elif page.is_file():
+            page.write_text(raw + "\n" + page.read_text())
+        else:
+            raise CourseError(f"{entry} of _toc.yml is neither {page.name} nor {notebook.name} in {staging}")
+
+
 def pdf_path(root: Path) -> Path:
     return root / "_build" / "pdf" / f"{NAME}.pdf"
 
@@ -62,6 +89,7 @@ def build(root: Path, wanted: list[Chapter], quiet: bool = True) -> Path:
     # staged apart from the site's sources: a site build may be reading those meanwhile
     staging = site.stage(root, wanted, "student", root / "_build" / "site" / "pdf")
     svg_outputs_as_png(staging)
+    number_like_the_site(staging)
     config_file = staging / "_config.yml"
     config = yaml.safe_load(config_file.read_text())
     config["latex"] = LATEX

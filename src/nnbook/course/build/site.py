@@ -28,6 +28,7 @@ import yaml
 
 from nnbook.course.build import editions
 from nnbook.course.build.execute import executed_notebooks
+from nnbook.course.release import plain_markdown
 from nnbook.course.paths import Chapter, CourseError
 
 # Everything the book needs besides the chapters; copied as is.
@@ -252,6 +253,8 @@ def build(root: Path, chapters: list[Chapter], edition: str = "student", quiet: 
         if quiet:
             print(done.stdout, flush=True)
         raise CourseError(f"the {edition} book build failed (see the warnings above)")
+    # the notebook a reader downloads (the page source) opens in any Jupyter: no MyST left
+    plain_markdown.rewrite_notebooks(root, sorted((html / "_sources" / "chapters").glob("*.ipynb")))
     print(f"[nnbook] {edition} site built in {time.perf_counter() - start:.0f} s: {html / 'index.html'}")
     print(f"[nnbook] open it with:  python -m http.server -d {html} 8000   then http://localhost:8000")
     return html

@@ -20,6 +20,7 @@ import nbformat
 
 from nnbook.kit import ownership
 from nnbook.course.paths import Chapter, CourseError
+from nnbook.course.release import plain_markdown
 
 def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command for the course at ``course`` with the repository's config."""
@@ -64,8 +65,11 @@ def write_source(root: Path, course: Path, chapter: Chapter) -> Path:
     while grading, the grader gives each call the submission's inputs and compares the
     outputs itself (:mod:`nnbook.course.grade.hidden`), so no expected value is written anywhere
     a kernel could read it.
+
+    The book's MyST markup becomes plain Markdown here (:mod:`.plain_markdown`), before nbgrader
+    records its checksums, so that every Jupyter shows references and citations as text.
     """
-    nb = nbformat.read(chapter.path, as_version=4)
+    nb = plain_markdown.plain_notebook(plain_markdown.book_index(root), nbformat.read(chapter.path, as_version=4))
     # the self-check reads which names each answer cell must define (nnbook.kit.ownership)
     nb.metadata[ownership.METADATA_KEY] = {"graded_names": {cell: sorted(names) for cell, names
                                                             in ownership.graded_names(nb).items()}}
