@@ -120,7 +120,7 @@ def test_forked_kernels_grade_as_new_sandboxes_do(released, tmp_path):
 
 
 def test_folders_of_workers_that_are_gone_are_removed(tmp_path):
-    from nnbook.course.grade.grading import remove_stale_worker_folders
+    from nnbook.course.grade.pool import remove_stale_worker_folders
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale, alive = tmp_path / f"nnz-{gone.stdout.strip()}", tmp_path / f"nnz-{os.getppid()}"
@@ -188,7 +188,7 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
 
 
 def test_shards_are_stable_and_cover_the_class_once():
-    from nnbook.course.grade.grading import in_shard
+    from nnbook.course.grade.plan import in_shard
 
     students = [f"s{i:04d}" for i in range(300)]
     slices = [[s for s in students if in_shard(s, k, 4)] for k in range(1, 5)]
@@ -265,7 +265,7 @@ def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatc
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
-    from nnbook.course.grade.grading import reuse_gradebook_engines
+    from nnbook.course.grade.pool import reuse_gradebook_engines
 
     monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # alembic

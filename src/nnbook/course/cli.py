@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from nnbook.course.release import assignments
-from nnbook.course.grade import sandbox
+from nnbook.course.grade import limits
 from nnbook.course.build import site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
@@ -98,12 +98,12 @@ def _cmd_collect(args) -> None:
 
 
 def _cmd_grade(args) -> None:
-    from nnbook.course.grade.grading import grade
+    from nnbook.course.grade.grading import GradeOptions, grade
 
-    summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
-                    sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
-                    shard=args.shard, render_figures=args.figures,
-                    fork_server=not args.no_fork_server, regrade=args.regrade)
+    options = GradeOptions(workers=args.workers, timeout=args.timeout, sandbox=args.sandbox, memory_mb=args.memory_mb,
+                           students=args.student, shard=args.shard, render_figures=args.figures,
+                           fork_server=not args.no_fork_server, regrade=args.regrade)
+    summary = grade(repo_root(), _course(args), args.assignment, options)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
           f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)}, grading failed {len(summary.failed)} "
@@ -231,11 +231,12 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="autograde every submission in parallel (resumable)")
     assignment_arg(g)
     g.add_argument("--workers", type=_positive, default=None, help="grading processes, at least 1 (default: one per core)")
-    g.add_argument("--timeout", type=_positive, default=120, help="seconds per cell (default 120)")
+    g.add_argument("--timeout", type=_positive, default=limits.CELL_TIMEOUT_S,
+                   help=f"seconds per cell (default {limits.CELL_TIMEOUT_S})")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
                    help="auto: bubblewrap when available, else resource limits only (warns)")
-    g.add_argument("--memory-mb", type=_positive, default=sandbox.DEFAULT_MEMORY_MB,
-                   help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
+    g.add_argument("--memory-mb", type=_positive, default=limits.DEFAULT_MEMORY_MB,
+                   help=f"address-space limit of the kernel (default {limits.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again what is already graded (all, or the --student ones): after a test changed, "
@@ -283,7 +284,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; errors are one line on stderr (status 1), usage errors argparse's (status 2)."""
-    from nnbook.course.grade.grading import Interrupted
+    from nnbook.course.grade.pool import Interrupted
 
     args = parser().parse_args(argv)
     try:

@@ -26,7 +26,7 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from nnbook.course.grade.grading import db_url
+from nnbook.course.grade.gradebook import db_url
 from nnbook.course.grade.preprocessors import is_grade_cell
 from nnbook.course.state import GradingState
 
