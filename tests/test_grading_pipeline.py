@@ -260,7 +260,8 @@ def test_nbgrader_zip_collect_with_the_lms_plugins(released, tmp_path):
 
 
 def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatch):
-    # each submission's gradebook copy is at the same path in a worker, with one engine kept
+    # each submission's gradebook copy is at the same path in a worker, with one engine kept;
+    # fails if an nbgrader upgrade stops calling nbgrader.api.create_engine (the patch is then dead)
     import nbgrader.api
     from nbgrader.api import Gradebook
     from sqlalchemy import text

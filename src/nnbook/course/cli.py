@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from nnbook.course.release import assignments
-from nnbook.course.grade import limits
+from nnbook.course.grade import gradebook, limits
 from nnbook.course.build import site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
@@ -40,7 +40,7 @@ def _course(args, exists: bool = True) -> Path:
 
 def _released(course: Path, assignment: str) -> None:
     """``assignment`` has been released into ``course``, or a :class:`CourseError` says what to run."""
-    if not (course / "source" / assignment).is_dir() or not (course / "gradebook.db").is_file():
+    if not (course / "source" / assignment).is_dir() or not (course / gradebook.FILE_NAME).is_file():
         known = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) if (course / "source").is_dir() else []
         raise CourseError(f"no assignment {assignment} released in {course} (released: {', '.join(known) or 'none'}); "
                           f"run `nnbook-course release --chapter {assignment}` first")

@@ -14,6 +14,8 @@ MAX_OUTPUT_TEXT_CHARS = 20_000
 # nbgrader's LimitOutput: lines per stream output, lines per traceback
 MAX_OUTPUT_LINES = 500
 MAX_TRACEBACK_LINES = 100
+# a test's message in a student's feedback page, in characters
+MAX_FEEDBACK_MESSAGE_CHARS = 2000
 # what a cut output ends with
 TRUNCATED = "\n[... output truncated by the grader ...]\n"
 

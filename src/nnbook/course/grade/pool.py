@@ -154,6 +154,12 @@ def reuse_gradebook_engines(scratch: Path | None = None) -> None:
     Gradebooks under ``scratch`` (the workers' folders) are throw-away copies: sqlite does not
     wait for the disk there (``synchronous=OFF``; about 40 commits per submission, 0.03 s).
     The one record of a grade is the course gradebook, which the main process writes as usual.
+
+    A patch of nbgrader's module global ``nbgrader.api.create_engine`` (nbgrader 0.9 has no
+    setting for its engine), kept because it is measured: an open, a student written and read,
+    costs 7.0 ms of CPU with a new engine and 3.8 ms with a kept one. Should an nbgrader upgrade
+    stop calling it, ``test_a_kept_gradebook_engine_reads_a_replaced_file_anew`` fails (it
+    checks that two gradebooks share one engine); grading itself would only be slower.
     """
     import nbgrader.api
     import sqlalchemy
