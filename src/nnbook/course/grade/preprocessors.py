@@ -276,8 +276,8 @@ class SafeExecute(Execute):
         return _nbgrader(cell).get("grade_id") or f"cell {index}"
 
     def output(self, outs, msg, display_id, cell_index):
-        # nbclient's hook for each output message (not a documented extension point: tested
-        # by the "huge" submission of tests/test_grading_trust.py)
+        # nbclient's hook for each output message (not a documented extension point: an
+        # upgrade that stops calling it fails tests/test_preprocessors.py)
         content = msg.get("content", {})
         size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
         size += sum(len(str(t)) for t in content.get("traceback", []) or [])
