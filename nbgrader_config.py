@@ -4,17 +4,19 @@ Assignments are generated from ``chapters/`` by ``nnbook-course release`` (see
 src/nnbook/course/release/assignments.py), which writes ``source/<id>/`` with hidden tests baked;
 nothing is copied by hand. The grading root is this folder; ``nnbook-course`` names
 another on nbgrader's command line (release) or in the config object it builds from this
-file (grade: src/nnbook/course/grade/grading.py), never through the environment.
+file (grade: src/nnbook/course/grade/worker.py), never through the environment.
 """
 
 from pathlib import Path
+
+from nnbook.course.grade import gradebook, limits
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 root = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(root)
 c.CourseDirectory.course_id = "nnbook"
-c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+c.CourseDirectory.db_url = gradebook.db_url(root)
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
@@ -26,9 +28,9 @@ c.GenerateAssignment.create_assignment = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Grading: a cell may run for 120 s; a hung kernel is interrupted, not waited on forever.
-c.ExecutePreprocessor.timeout = 120
-c.Execute.timeout = 120
+# Grading: a cell may run for limits.CELL_TIMEOUT_S (120 s); a hung kernel is interrupted,
+# not waited on forever.
+c.ExecutePreprocessor.timeout = c.Execute.timeout = limits.CELL_TIMEOUT_S
 c.Execute.interrupt_on_timeout = True
 # Kernels talk to nbgrader over Unix sockets, not TCP on loopback: the sandboxed grading
 # kernel has no network at all (src/nnbook/course/grade/sandbox.py), and nothing listens on a port.
@@ -64,8 +66,8 @@ c.Autograde.autograde_preprocessors = [
 # Hidden tests: the grader draws each submission's inputs and keeps the expected outputs
 # (src/nnbook/course/grade/hidden.py); the references come from this repository's solutions/.
 c.GiveHiddenInputs.course_root = str(Path(__file__).resolve().parent)
-c.LimitOutput.max_lines = 500
-c.LimitOutput.max_traceback = 100
+c.LimitOutput.max_lines = limits.MAX_OUTPUT_LINES
+c.LimitOutput.max_traceback = limits.MAX_TRACEBACK_LINES
 # `nnbook-course grade` runs each submission with the sandboxed kernel manager
 # (src/nnbook/course/grade/sandbox.py), set in its config object; a plain `nbgrader autograde`
 # keeps the notebook's own kernel (no sandbox: see the threat model in docs/INSTRUCTORS.md).

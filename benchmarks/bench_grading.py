@@ -28,7 +28,7 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nnbook.course.release import assignments  # noqa: E402
-from nnbook.course.grade import grading  # noqa: E402
+from nnbook.course.grade import gradebook, grading  # noqa: E402
 from nnbook.course.paths import chapters, repo_root  # noqa: E402
 from nnbook.course.state import GradingState  # noqa: E402
 
@@ -66,8 +66,8 @@ def fill(course: Path, assignment: str, name: str, notebooks, count: int) -> Non
 
 
 def run(root: Path, course: Path, assignment: str, workers: int, timeout: int, fork_server: bool) -> float:
-    summary = grading.grade(root, course, assignment, workers=workers, timeout=timeout, fork_server=fork_server,
-                            log=lambda *a: None)
+    options = grading.GradeOptions(workers=workers, timeout=timeout, fork_server=fork_server)
+    summary = grading.grade(root, course, assignment, options, log=lambda *a: None)
     return len(summary.graded) / summary.seconds * 60
 
 
@@ -103,7 +103,7 @@ def main() -> None:
 def _reset_gradebook(course: Path, assignment: str) -> None:
     from nbgrader.api import Gradebook
 
-    with Gradebook(grading.db_url(course)) as gb:
+    with Gradebook(gradebook.db_url(course)) as gb:
         for sub in list(gb.assignment_submissions(assignment)):
             gb.remove_submission(assignment, sub.student.id)
 

@@ -120,7 +120,7 @@ def test_forked_kernels_grade_as_new_sandboxes_do(released, tmp_path):
 
 
 def test_folders_of_workers_that_are_gone_are_removed(tmp_path):
-    from nnbook.course.grade.grading import remove_stale_worker_folders
+    from nnbook.course.grade.pool import remove_stale_worker_folders
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale, alive = tmp_path / f"nnz-{gone.stdout.strip()}", tmp_path / f"nnz-{os.getppid()}"
@@ -188,7 +188,7 @@ def test_a_manual_override_shows_in_feedback_export_and_report_alike(released, t
 
 
 def test_shards_are_stable_and_cover_the_class_once():
-    from nnbook.course.grade.grading import in_shard
+    from nnbook.course.grade.plan import in_shard
 
     students = [f"s{i:04d}" for i in range(300)]
     slices = [[s for s in students if in_shard(s, k, 4)] for k in range(1, 5)]
@@ -260,12 +260,13 @@ def test_nbgrader_zip_collect_with_the_lms_plugins(released, tmp_path):
 
 
 def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatch):
-    # each submission's gradebook copy is at the same path in a worker, with one engine kept
+    # each submission's gradebook copy is at the same path in a worker, with one engine kept;
+    # fails if an nbgrader upgrade stops calling nbgrader.api.create_engine (the patch is then dead)
     import nbgrader.api
     from nbgrader.api import Gradebook
     from sqlalchemy import text
 
-    from nnbook.course.grade.grading import reuse_gradebook_engines
+    from nnbook.course.grade.pool import reuse_gradebook_engines
 
     monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")  # alembic
@@ -288,3 +289,35 @@ def test_a_kept_gradebook_engine_reads_a_replaced_file_anew(tmp_path, monkeypatc
     for db, synchronous in ((url, 0), (course, 2)):
         with Gradebook(db) as gb:
             assert gb.db.execute(text("PRAGMA synchronous")).scalar() == synchronous, db
+
+
+def test_nbgraders_clear_metadata_preprocessor_changes_no_grade(released, tmp_path):
+    # what one preprocessor tells the next travels in nbgrader's resources, not in cell metadata:
+    # nbgrader's stock ClearMetadataPreprocessor, enabled as nbgrader's own tests enable it
+    # (keeping the nbgrader metadata it needs itself), leaves every score and reason as it was
+    base, rel = released
+    root = tmp_path / "root"
+    shutil.copytree(gs.FIXTURE_ROOT, root, ignore=shutil.ignore_patterns("nbgrader_config.py", "__pycache__"))
+    repo_config = gs.FIXTURE_ROOT.parents[2] / "nbgrader_config.py"
+    (root / "nbgrader_config.py").write_text(
+        f"from pathlib import Path\nexec(Path({str(repo_config)!r}).read_text())\n"
+        "c.ClearMetadataPreprocessor.enabled = True\n"
+        "c.ClearMetadataPreprocessor.preserve_cell_metadata_mask = {'nbgrader'}\n")
+    course = gs.copy_course(base, tmp_path / "course")
+    expected = {"reference": (4, ""), "partial": (1, ""), "tamper_deleted": (3, ""),
+                "osexit": (1, "kernel died in ch90-square"), "emptied": (0, "not the student's own in ch90-add-tests"),
+                "monkeypatch": (2, "integrity flag")}
+    subs = gs.submissions(rel)
+    for student in expected:
+        gs.submit(course, student, subs[student])
+    done = subprocess.run([sys.executable, "-m", "nnbook.course", "grade", gs.ASSIGNMENT, "--course", str(course),
+                           "--workers", "2", "--timeout", "10"], env=dict(gs.env(), NNBOOK_COURSE_ROOT=str(root)),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    graded = nbformat.read(course / "autograded" / "partial" / gs.ASSIGNMENT / gs.NOTEBOOK, as_version=4)
+    assert not any(cell.metadata.get("tags") for cell in graded.cells), "ClearMetadataPreprocessor did not run"
+    for student, (score, reason) in expected.items():
+        record = json.loads((course / ".grading" / gs.ASSIGNMENT / "done" / f"{student}.json").read_text())
+        total = sum(g["score"] for cells in record["grades"].values() for g in cells.values())
+        assert total == score, (student, record)
+        assert reason in " ".join(record["reasons"]) and (reason or not record["reasons"]), (student, record)

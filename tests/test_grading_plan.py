@@ -1,6 +1,6 @@
 """Planning a grading run (skip / merge / grade): a pure function of the records."""
 
-from nnbook.course.grade.grading import plan
+from nnbook.course.grade.plan import plan
 
 
 def test_new_submissions_are_graded_in_student_order():
@@ -22,13 +22,6 @@ def test_a_graded_but_unmerged_submission_is_merged_not_graded_again():
 def test_a_resubmission_is_graded_again_whatever_the_old_records_say():
     p = plan({"alice": "new"}, {"alice": {"hash": "old"}}, {"alice": {"hash": "old"}})
     assert p.grade == [("alice", "new")] and p.merge == [] and p.skip == []
-
-
-def test_limit_caps_only_what_is_graded():
-    digests = {f"s{i}": f"h{i}" for i in range(5)}
-    p = plan(digests, {"s0": {"hash": "h0"}}, {"s1": {"hash": "h1"}}, limit=2)
-    assert p.grade == [("s2", "h2"), ("s3", "h3")] and p.skip == ["s0"] and [r["hash"] for r in p.merge] == ["h1"]
-
 
 
 def test_a_failed_grading_is_graded_again_even_with_a_done_marker():

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from nnbook.kit.dependencies import cell_names, needed_skipped_cells
-from nnbook.course.grade.preprocessors import SkipHeavyCells
+from nnbook.course.grade.preprocessors import SkipHeavyCells, record
 
 CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("ch*.ipynb"))
 
@@ -56,9 +56,9 @@ def test_a_demo_an_answer_reads_from_is_needed(answer, needed):
 
 def test_the_grader_blanks_an_unneeded_demo():
     nb = _nb(("x = 1", ["heavy"], None), ("def f():\n    return 2", [], ANSWER))
-    graded, _ = SkipHeavyCells().preprocess(nb, {})
+    graded, resources = SkipHeavyCells().preprocess(nb, {})
     assert graded.cells[0].source.startswith("# skipped while grading")
-    assert graded.metadata["nnbook_grading"]["skipped"] == ["cell 0"]
+    assert record(resources).skipped == ["cell 0"] and record(resources).blanked(graded.cells[0])
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from nnbook.course.release import assignments
-from nnbook.course.grade import sandbox
+from nnbook.course.grade import gradebook, limits
 from nnbook.course.build import site
 from nnbook.course.paths import CourseError, chapters, repo_root
 
@@ -41,7 +41,7 @@ def _course(args, exists: bool = True) -> Path:
 
 def _released(course: Path, assignment: str) -> None:
     """``assignment`` has been released into ``course``, or a :class:`CourseError` says what to run."""
-    if not (course / "source" / assignment).is_dir() or not (course / "gradebook.db").is_file():
+    if not (course / "source" / assignment).is_dir() or not (course / gradebook.FILE_NAME).is_file():
         known = sorted(p.name for p in (course / "source").iterdir() if p.is_dir()) if (course / "source").is_dir() else []
         raise CourseError(f"no assignment {assignment} released in {course} (released: {', '.join(known) or 'none'}); "
                           f"run `nnbook-course release --chapter {assignment}` first")
@@ -118,12 +118,12 @@ def _cmd_collect(args) -> None:
 
 
 def _cmd_grade(args) -> None:
-    from nnbook.course.grade.grading import grade
+    from nnbook.course.grade.grading import GradeOptions, grade
 
-    summary = grade(repo_root(), _course(args), args.assignment, workers=args.workers, timeout=args.timeout,
-                    sandbox_mode=args.sandbox, memory_mb=args.memory_mb, students=args.student,
-                    shard=args.shard, render_figures=args.figures,
-                    fork_server=not args.no_fork_server, regrade=args.regrade)
+    options = GradeOptions(workers=args.workers, timeout=args.timeout, sandbox=args.sandbox, memory_mb=args.memory_mb,
+                           students=args.student, shard=args.shard, render_figures=args.figures,
+                           fork_server=not args.no_fork_server, regrade=args.regrade)
+    summary = grade(repo_root(), _course(args), args.assignment, options)
     rate = len(summary.graded) / summary.seconds * 60 if summary.seconds > 0 and summary.graded else 0.0
     print(f"[nnbook] graded {len(summary.graded)}, already done {len(summary.skipped)}, merged "
           f"{len(summary.merged_only)}, unreadable {len(summary.unreadable)}, grading failed {len(summary.failed)} "
@@ -210,62 +210,47 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nnbook-course", description=__doc__.splitlines()[0],
-                                epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _course_arg(sp) -> None:
+    sp.add_argument("--course", help="grading root (default: the repository)")
 
-    s = sub.add_parser("site", help="build the book (student edition by default)")
-    s.add_argument("--edition", choices=sorted(site.EDITIONS), default="student", help="which edition (default student)")
-    s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
-    s.add_argument("--quiet", action="store_true", help="print Sphinx's warnings, not its progress")
-    s.set_defaults(func=_cmd_site)
 
-    def course_arg(sp):
-        sp.add_argument("--course", help="grading root (default: the repository)")
+def _assignment_arg(sp, **kw) -> None:
+    sp.add_argument("assignment", help="assignment id, e.g. ch01 (as released)", **kw)
 
-    def assignment_arg(sp, **kw):
-        sp.add_argument("assignment", help="assignment id, e.g. ch01 (as released)", **kw)
 
-    r = sub.add_parser("release", help="generate student notebooks under <course>/release/ and the student kit")
-    r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
-    course_arg(r)
-    r.set_defaults(func=_cmd_release)
-
+def _add_due(sub) -> None:
     d = sub.add_parser("due", help="set an assignment's due date (late penalties: nbgrader_config.py's "
                                    "LateSubmissionPlugin)")
-    assignment_arg(d)
+    _assignment_arg(d)
     d.add_argument("when", help="the due date and time, ISO 8601: 2026-12-10T23:59 (or with an offset, +01:00)")
     d.add_argument("--timezone", metavar="TZ",
                    help="time zone of WHEN when it has no offset, an IANA name such as Europe/Berlin "
                         "(default: this machine's)")
-    course_arg(d)
+    _course_arg(d)
     d.set_defaults(func=_cmd_due)
 
-    sb = sub.add_parser("student-branch", help="write the student branch's tree from <course>/release/")
-    sb.add_argument("dest", help="a checkout of the student branch (its .git is kept)")
-    sb.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
-    course_arg(sb)
-    sb.set_defaults(func=_cmd_student_branch)
 
+def _add_collect(sub) -> None:
     c = sub.add_parser("collect", help="import a folder of submissions into <course>/submitted/")
-    assignment_arg(c)
+    _assignment_arg(c)
     c.add_argument("inbox", type=Path, help="folder with <student>.ipynb files and/or LMS zips")
     c.add_argument("--timezone", metavar="TZ",
                    help="time zone of the zip entries' times (zips store local times without a zone), an IANA "
                         "name such as Europe/Berlin (default: this machine's); the times feed late penalties")
-    course_arg(c)
+    _course_arg(c)
     c.set_defaults(func=_cmd_collect)
 
+
+def _add_grade(sub) -> None:
     g = sub.add_parser("grade", help="autograde every submission in parallel (resumable)")
-    assignment_arg(g)
+    _assignment_arg(g)
     g.add_argument("--workers", type=_positive, default=None, help="grading processes, at least 1 (default: one per core)")
-    g.add_argument("--timeout", type=_positive, default=120, help="seconds per cell (default 120)")
+    g.add_argument("--timeout", type=_positive, default=limits.CELL_TIMEOUT_S,
+                   help=f"seconds per cell (default {limits.CELL_TIMEOUT_S})")
     g.add_argument("--sandbox", choices=["auto", "bwrap", "limits", "none"], default="auto",
                    help="auto: bubblewrap when available, else resource limits only (warns)")
-    g.add_argument("--memory-mb", type=_positive, default=sandbox.DEFAULT_MEMORY_MB,
-                   help=f"address-space limit of the kernel (default {sandbox.DEFAULT_MEMORY_MB})")
+    g.add_argument("--memory-mb", type=_positive, default=limits.DEFAULT_MEMORY_MB,
+                   help=f"address-space limit of the kernel (default {limits.DEFAULT_MEMORY_MB})")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again what is already graded (all, or the --student ones): after a test changed, "
@@ -278,42 +263,70 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--shard", type=_shard, metavar="K/N",
                    help="grade only the K-th of N slices of the class into .grading/<a>/shard-K-of-N/ "
                         "(then `nnbook-course merge`)")
-    course_arg(g)
+    _course_arg(g)
     g.set_defaults(func=_cmd_grade)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nnbook-course", description=__doc__.splitlines()[0],
+                                epilog=__doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("site", help="build the book (student edition by default)")
+    s.add_argument("--edition", choices=sorted(site.EDITIONS), default="student", help="which edition (default student)")
+    s.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
+    s.add_argument("--quiet", action="store_true", help="print Sphinx's warnings, not its progress")
+    s.set_defaults(func=_cmd_site)
+
+    r = sub.add_parser("release", help="generate student notebooks under <course>/release/ and the student kit")
+    r.add_argument("--chapter", action="append", help="only this chapter, e.g. ch01 (repeatable)")
+    _course_arg(r)
+    r.set_defaults(func=_cmd_release)
+    _add_due(sub)
+
+    sb = sub.add_parser("student-branch", help="write the student branch's tree from <course>/release/")
+    sb.add_argument("dest", help="a checkout of the student branch (its .git is kept)")
+    sb.add_argument("--chapter", action="append", help="only this chapter (repeatable)")
+    _course_arg(sb)
+    sb.set_defaults(func=_cmd_student_branch)
+
+    _add_collect(sub)
+    _add_grade(sub)
 
     m = sub.add_parser("merge", help="fold shard results (grade --shard) into the gradebook; idempotent")
     m.add_argument("folder", nargs="+", help=".grading/<a>/shard-K-of-N folders (or copies of them)")
-    course_arg(m)
+    _course_arg(m)
     m.set_defaults(func=_cmd_merge)
 
     f = sub.add_parser("feedback", help="HTML feedback per student (no hidden test source)")
-    assignment_arg(f)
+    _assignment_arg(f)
     f.add_argument("--student", action="append", help="only this student (repeatable)")
-    course_arg(f)
+    _course_arg(f)
     f.set_defaults(func=_cmd_feedback)
 
     e = sub.add_parser("export", help="CSV: one row per student and assignment")
-    assignment_arg(e, nargs="*")
+    _assignment_arg(e, nargs="*")
     e.add_argument("-o", "--output", help="CSV path (default <course>/exports/grades.csv)")
-    course_arg(e)
+    _course_arg(e)
     e.set_defaults(func=_cmd_export)
 
     rp = sub.add_parser("report", help="score distribution, hardest exercises, flagged submissions")
-    assignment_arg(rp)
-    course_arg(rp)
+    _assignment_arg(rp)
+    _course_arg(rp)
     rp.set_defaults(func=_cmd_report)
 
     lk = sub.add_parser("leaks", help="scan student artefacts for solution and hidden-test text")
     lk.add_argument("path", nargs="*", type=_existing,
                     help="files or folders (default: release, feedback, downloads, _build/html)")
-    course_arg(lk)
+    _course_arg(lk)
     lk.set_defaults(func=_cmd_leaks)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; errors are one line on stderr (status 1), usage errors argparse's (status 2)."""
-    from nnbook.course.grade.grading import Interrupted
+    from nnbook.course.grade.pool import Interrupted
 
     args = parser().parse_args(argv)
     try:

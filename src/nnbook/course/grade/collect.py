@@ -90,6 +90,59 @@ def zip_members(archive: zipfile.ZipFile) -> tuple[list[zipfile.ZipInfo], str]:
     return entries, ""
 
 
+@dataclass
+class ZipMember:
+    """One file of a zip (or of a zip inside it): where it is, and why it cannot be used, if so."""
+
+    origin: str  # "bulk.zip:Folder_1_assignsubmission_file_/x.ipynb"; a zip's own origin for a problem with it
+    name: str  # its name inside its zip ('' for a problem with a whole zip)
+    parent: "ZipMember | None" = None  # the nested zip it came out of (None: the zip given)
+    archive: zipfile.ZipFile | None = None
+    info: zipfile.ZipInfo | None = None
+    problem: str = ""  # "not a zip file", "zip too large when unpacked", "unsafe path in zip"
+    notebooks: int = 0  # notebooks in the same zip
+    opened: bool = False  # a nested zip, whose members follow it
+
+    def read(self) -> bytes:
+        return self.archive.read(self.info)
+
+    @property
+    def folder(self) -> str | None:
+        """The folder it is in, inside its zip (a Moodle folder names the student)."""
+        parts = Path(self.name).parts
+        return parts[-2] if len(parts) > 1 else None
+
+
+def _is_notebook(name: str) -> bool:
+    return name.endswith(".ipynb") and ".ipynb_checkpoints" not in name
+
+
+def walk_zip(blob: bytes, origin: str, parent: ZipMember | None = None, depth: int = 0):
+    """Every member of the zip ``blob``, depth first, nested zips opened two levels deep (each
+    yielded with ``opened`` before its own members); what cannot be used comes with its ``problem``."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(blob))
+    except zipfile.BadZipFile:
+        yield ZipMember(origin, "", parent, problem="not a zip file")
+        return
+    entries, why = zip_members(archive)
+    if why:
+        yield ZipMember(origin, "", parent, problem=why)
+        return
+    notebooks = sum(_is_notebook(i.filename) for i in entries)
+    for info in entries:
+        member = ZipMember(f"{origin}:{info.filename}", info.filename, parent, archive, info, notebooks=notebooks)
+        if unsafe_member(info.filename):
+            member.problem = "unsafe path in zip"
+            yield member
+        elif info.filename.endswith(".zip") and depth < 2:
+            member.opened = True
+            yield member
+            yield from walk_zip(member.read(), member.origin, member, depth + 1)
+        else:
+            yield member
+
+
 class LmsExtractor(ExtractorPlugin):
     """``nbgrader zip_collect`` extractor: LMS zips unpacked with this module's safety rules
     (no entry outside its folder, a size cap, nested zips two levels deep)."""
@@ -99,28 +152,22 @@ class LmsExtractor(ExtractorPlugin):
             if not path.is_file():
                 continue
             if path.suffix == ".zip":
-                self._unzip(path.read_bytes(), Path(extracted_path) / path.stem, path.name, 0)
+                self._unzip(path.read_bytes(), Path(extracted_path) / path.stem, path.name)
             else:
                 shutil.copy(path, Path(extracted_path) / path.name)
 
-    def _unzip(self, blob: bytes, dest: Path, origin: str, depth: int) -> None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(blob))
-        except zipfile.BadZipFile:
-            self.log.warning("%s: not a zip file", origin)
-            return
-        entries, why = zip_members(archive)
-        if why:
-            self.log.warning("%s: %s", origin, why)
-        for info in entries:
-            if unsafe_member(info.filename):
-                self.log.warning("%s:%s: unsafe path in zip, skipped", origin, info.filename)
-            elif info.filename.endswith(".zip") and depth < 2:
-                self._unzip(archive.read(info), dest / Path(info.filename).with_suffix(""), info.filename, depth + 1)
+    def _unzip(self, blob: bytes, dest: Path, origin: str) -> None:
+        folders: dict[str, Path] = {}  # a nested zip's origin -> where its members go
+        for member in walk_zip(blob, origin):
+            base = folders[member.parent.origin] if member.parent else dest
+            if member.problem:
+                self.log.warning("%s: %s%s", member.origin, member.problem, ", skipped" if member.name else "")
+            elif member.opened:
+                folders[member.origin] = base / Path(member.name).with_suffix("")
             else:
-                target = dest / info.filename
+                target = base / member.name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(info))
+                target.write_bytes(member.read())
 
 
 class LmsFileNameCollector(FileNameCollectorPlugin):
@@ -198,74 +245,84 @@ def local_time(date_time: tuple, tz: tzinfo | None) -> datetime:
     return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
 
 
-def collect(course: Path, assignment: str, inbox: Path, zone_name: str | None = None) -> CollectReport:
-    """Copy every readable submission in ``inbox`` into ``course/submitted``; zip entries'
-    times are read in the time zone ``zone_name`` (default: this machine's)."""
-    tz = zone(zone_name)
+def _released_notebook(course: Path, assignment: str) -> str:
+    """The file name every submission of ``assignment`` is saved under."""
     release = sorted((course / "release" / assignment).glob("*.ipynb")) or sorted((course / "source" / assignment).glob("*.ipynb"))
     if len(release) != 1:
         raise CourseError(f"expected one released notebook of {assignment} in {course / 'release' / assignment}, "
                           f"found {len(release)}: run `nnbook-course release --chapter {assignment}` first")
-    notebook_name = release[0].name
-    report = CollectReport()
-    state = GradingState(course, assignment)
-    known = state.collect_record()
+    return release[0].name
 
-    def take(student: str | None, origin: str, data: bytes, when: datetime | None, folder_hint: str = "") -> None:
+
+@dataclass
+class _Collector:
+    """Imports one inbox's files into ``<course>/submitted/<student>/<assignment>/``."""
+
+    course: Path
+    assignment: str
+    notebook_name: str
+    tz: tzinfo | None
+    report: CollectReport = field(default_factory=CollectReport)
+
+    def take(self, student: str | None, origin: str, data: bytes, when: datetime | None) -> None:
+        """One notebook of ``student`` (None: no id could be told from its name)."""
         if student is None:
-            report.files[origin] = "wrong file name: no student id in it"
+            self.report.files[origin] = "wrong file name: no student id in it"
             return
         nb, why = read_notebook(data)
         if nb is None:
-            report.problems[student] = f"{origin}: {why}"
+            self.report.problems[student] = f"{origin}: {why}"
             return
-        target = course / "submitted" / student / assignment
+        target = self.course / "submitted" / student / self.assignment
         target.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target / notebook_name)
+        nbformat.write(nb, target / self.notebook_name)
         stamp = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
         (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-        report.imported[student] = origin
-        report.problems.pop(student, None)
+        self.report.imported[student] = origin
+        self.report.problems.pop(student, None)
 
-    def walk_zip(blob: bytes, origin: str, default_student: str | None, depth: int = 0) -> None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(blob))
-        except zipfile.BadZipFile:  # whose it is cannot be told: a file, not a student's grade
-            report.files[origin] = "not a zip file (corrupt or truncated): ask for it again"
-            return
-        entries, why = zip_members(archive)
-        if why:
-            report.files[origin] = why
-            return
-        notebooks = [i for i in entries if i.filename.endswith(".ipynb") and ".ipynb_checkpoints" not in i.filename]
-        for info in entries:
-            name = info.filename
-            if unsafe_member(name):
-                report.files[f"{origin}:{name}"] = "unsafe path in zip"
-                continue
-            when = local_time(info.date_time, tz)
-            parts = Path(name).parts
-            folder = parts[-2] if len(parts) > 1 else None
-            if name.endswith(".zip") and depth < 2:
-                walk_zip(archive.read(info), f"{origin}:{name}", student_from(name, folder) or default_student, depth + 1)
-            elif name.endswith(".ipynb") and ".ipynb_checkpoints" not in name:
-                student = (default_student if len(notebooks) == 1 and default_student else None) or student_from(name, folder)
-                take(student, f"{origin}:{name}", archive.read(info), when)
+    def take_zip(self, blob: bytes, origin: str, student: str | None) -> None:
+        """A zip of one ``student`` (None: a bulk download whose members name the students)."""
+        owners: dict[str | None, str | None] = {None: student}  # a zip's origin -> whose it is
+        for member in walk_zip(blob, origin):
+            owner = owners[member.parent.origin if member.parent else None]
+            if member.problem == "not a zip file":  # whose it is cannot be told: a file, not a student's grade
+                self.report.files[member.origin] = "not a zip file (corrupt or truncated): ask for it again"
+            elif member.problem:
+                self.report.files[member.origin] = member.problem
+            elif member.opened:
+                owners[member.origin] = student_from(member.name, member.folder) or owner
+            elif _is_notebook(member.name):
+                who = (owner if member.notebooks == 1 and owner else None) or student_from(member.name, member.folder)
+                self.take(who, member.origin, member.read(), local_time(member.info.date_time, self.tz))
             else:
-                report.files[f"{origin}:{name}"] = "wrong file name: not a .ipynb notebook"
+                self.report.files[member.origin] = "wrong file name: not a .ipynb notebook"
 
-    for path in sorted(inbox.rglob("*")):
-        if not path.is_file() or path.name.startswith(".") or ".ipynb_checkpoints" in path.parts:
-            continue
-        when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        folder = path.parent.name if path.parent != inbox else None
+    def take_file(self, path: Path, inbox: Path) -> None:
+        """A file of the inbox: a notebook, or a zip."""
+        origin = str(path.relative_to(inbox))
         if path.suffix == ".zip":
             base = student_from(path.name)
-            walk_zip(path.read_bytes(), path.name, base if base and not CANVAS.match(path.stem) else None)
+            self.take_zip(path.read_bytes(), path.name, base if base and not CANVAS.match(path.stem) else None)
         elif path.suffix == ".ipynb":
-            take(student_from(path.name, folder), str(path.relative_to(inbox)), path.read_bytes(), when)
+            folder = path.parent.name if path.parent != inbox else None
+            self.take(student_from(path.name, folder), origin, path.read_bytes(),
+                      datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
         else:
-            report.files[str(path.relative_to(inbox))] = "wrong file name: not a .ipynb notebook or .zip"
+            self.report.files[origin] = "wrong file name: not a .ipynb notebook or .zip"
+
+
+def collect(course: Path, assignment: str, inbox: Path, zone_name: str | None = None) -> CollectReport:
+    """Copy every readable submission in ``inbox`` into ``course/submitted``; zip entries'
+    times are read in the time zone ``zone_name`` (default: this machine's)."""
+    tz = zone(zone_name)
+    collector = _Collector(course, assignment, _released_notebook(course, assignment), tz)
+    for path in sorted(inbox.rglob("*")):
+        if path.is_file() and not path.name.startswith(".") and ".ipynb_checkpoints" not in path.parts:
+            collector.take_file(path, inbox)
+    state = GradingState(course, assignment)
+    known = state.collect_record()
+    report = collector.report
     students = {k: v for k, v in known.get("students", {}).items() if k not in report.imported}
     students.update(report.problems)
     files = dict(known.get("files", {}), **report.files)

@@ -56,77 +56,123 @@ def _is_builtin_code_runner(func: ast.AST, aliases: dict) -> bool:
     return False
 
 
+class _Scan:
+    """The findings so far, and which local names stand for protected modules."""
+
+    def __init__(self) -> None:
+        self.aliases = {m: m for m in PROTECTED_MODULES}  # local name -> protected module
+        self.aliases["__builtins__"] = "builtins"
+        self.found: list[str] = []
+
+    def note(self, reason: str) -> None:
+        if reason not in self.found:
+            self.found.append(reason)
+
+    def module_of(self, node: ast.AST) -> str | None:
+        """The protected module ``node`` (``np.linalg``, ``builtins``) starts from, if any."""
+        return self.aliases.get(ownership.root_name(node))
+
+
+def _check_import(scan: _Scan, node: ast.Import) -> None:
+    for alias in node.names:
+        top = alias.name.split(".")[0]
+        if top in FORBIDDEN_IMPORTS:
+            scan.note(FORBIDDEN_IMPORTS[top])
+        if top in PROTECTED_MODULES:
+            scan.aliases[(alias.asname or top)] = top
+            if alias.asname and alias.asname != top and alias.asname in PROTECTED_NAMES - {"np"}:
+                scan.note(f"rebinds {alias.asname!r}")
+
+
+def _check_import_from(scan: _Scan, node: ast.ImportFrom) -> None:
+    top = (node.module or "").split(".")[0]
+    if top in FORBIDDEN_IMPORTS:
+        scan.note(FORBIDDEN_IMPORTS[top])
+    for alias in node.names:
+        if top in PROTECTED_MODULES and alias.name in {"testing", "checks", "modules"}:
+            scan.aliases[alias.asname or alias.name] = top
+        # `from nnbook.kit.checks import assert_close` binds the genuine object: fine
+        if (alias.asname or alias.name) in PROTECTED_NAMES and top not in {"nnbook", "numpy"}:
+            scan.note(f"rebinds {alias.asname or alias.name!r}")
+
+
+def _numpy_alias(node: ast.AST) -> bool:
+    """``np = numpy`` (or the other way round): a name for the genuine module, not a rebinding."""
+    return isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in {"np", "numpy"}
+
+
+def _check_assignment(scan: _Scan, node: ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete) -> None:
+    targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, (ast.Attribute, ast.Subscript)) and scan.module_of(sub):
+                scan.note(f"modifies {scan.module_of(sub)} ({ast.unparse(sub)})")
+            elif isinstance(sub, ast.Name) and sub.id in PROTECTED_NAMES and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                if not (sub.id in {"np", "numpy"} and _numpy_alias(node)):
+                    scan.note(f"rebinds {sub.id!r}")
+
+
+def _check_definition(scan: _Scan, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+    if node.name in PROTECTED_NAMES:
+        scan.note(f"rebinds {node.name!r}")
+
+
+def _check_call(scan: _Scan, node: ast.Call) -> None:
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else "")
+    first = node.args[0] if node.args else None
+    if name in {"setattr", "delattr"} and first is not None and scan.module_of(first):
+        scan.note(f"modifies {scan.module_of(first)} with {name}()")
+    if name in {"__import__", "import_module"} and isinstance(first, ast.Constant) \
+            and str(first.value).split(".")[0] in FORBIDDEN_IMPORTS:
+        scan.note(FORBIDDEN_IMPORTS[str(first.value).split(".")[0]])
+    if _is_builtin_code_runner(func, scan.aliases):
+        scan.note(f"calls {name}()")
+
+
+def _check_attribute(scan: _Scan, node: ast.Attribute) -> None:
+    root = scan.module_of(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
+    if isinstance(node.value, ast.Name) and (root or node.value.id, node.attr) in INTROSPECTION:
+        scan.note(f"introspects the interpreter ({ast.unparse(node)})")
+    if node.attr in FRAME_ATTRS:
+        scan.note(f"introspects frames ({node.attr})")
+    if node.attr in IPYTHON_HOOKS and "get_ipython" in ast.unparse(node.value):
+        scan.note(f"changes IPython ({node.attr})")
+
+
+def _check_name(scan: _Scan, node: ast.Name) -> None:
+    if node.id == "__builtins__":
+        scan.note("uses __builtins__")
+
+
+def _check_string(scan: _Scan, node: ast.Constant) -> None:
+    if isinstance(node.value, str):
+        for needle in SUSPICIOUS_STRINGS:
+            if needle in node.value:
+                scan.note(f"names course files ({needle!r})")
+
+
+# what each kind of syntax node is checked for (one small check per kind)
+CHECKS = {
+    ast.Import: _check_import, ast.ImportFrom: _check_import_from,
+    ast.Assign: _check_assignment, ast.AugAssign: _check_assignment, ast.AnnAssign: _check_assignment,
+    ast.Delete: _check_assignment,
+    ast.FunctionDef: _check_definition, ast.AsyncFunctionDef: _check_definition, ast.ClassDef: _check_definition,
+    ast.Call: _check_call, ast.Attribute: _check_attribute, ast.Name: _check_name, ast.Constant: _check_string,
+}
+
+
 def scan_cell(source: str) -> list[str]:
     """Why this student cell is suspicious (an empty list when it is not)."""
     tree = ownership.parse(source)
     if tree is None:
         return []
-    aliases = {m: m for m in PROTECTED_MODULES}  # local name -> protected module
-    aliases["__builtins__"] = "builtins"
-    found: list[str] = []
-
-    def note(reason: str) -> None:
-        if reason not in found:
-            found.append(reason)
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                top = alias.name.split(".")[0]
-                if top in FORBIDDEN_IMPORTS:
-                    note(FORBIDDEN_IMPORTS[top])
-                if top in PROTECTED_MODULES:
-                    aliases[(alias.asname or top)] = top
-                    if alias.asname and alias.asname != top and alias.asname in PROTECTED_NAMES - {"np"}:
-                        note(f"rebinds {alias.asname!r}")
-        elif isinstance(node, ast.ImportFrom):
-            top = (node.module or "").split(".")[0]
-            if top in FORBIDDEN_IMPORTS:
-                note(FORBIDDEN_IMPORTS[top])
-            for alias in node.names:
-                if top in PROTECTED_MODULES and alias.name in {"testing", "checks", "modules"}:
-                    aliases[alias.asname or alias.name] = top
-                # `from nnbook.kit.checks import assert_close` binds the genuine object: fine
-                if (alias.asname or alias.name) in PROTECTED_NAMES and top not in {"nnbook", "numpy"}:
-                    note(f"rebinds {alias.asname or alias.name!r}")
-        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for target in targets:
-                for sub in ast.walk(target):
-                    if isinstance(sub, (ast.Attribute, ast.Subscript)) and aliases.get(ownership.root_name(sub)):
-                        note(f"modifies {aliases[ownership.root_name(sub)]} ({ast.unparse(sub)})")
-                    elif isinstance(sub, ast.Name) and sub.id in PROTECTED_NAMES and isinstance(sub.ctx, (ast.Store, ast.Del)):
-                        if not (sub.id in {"np", "numpy"} and isinstance(node, ast.Assign)
-                                and isinstance(node.value, ast.Name) and node.value.id in {"np", "numpy"}):
-                            note(f"rebinds {sub.id!r}")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name in PROTECTED_NAMES:
-                note(f"rebinds {node.name!r}")
-        elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else "")
-            if name in {"setattr", "delattr"} and node.args and aliases.get(ownership.root_name(node.args[0])):
-                note(f"modifies {aliases[ownership.root_name(node.args[0])]} with {name}()")
-            if name in {"__import__", "import_module"} and node.args and isinstance(node.args[0], ast.Constant) \
-                    and str(node.args[0].value).split(".")[0] in FORBIDDEN_IMPORTS:
-                note(FORBIDDEN_IMPORTS[str(node.args[0].value).split(".")[0]])
-            if _is_builtin_code_runner(func, aliases):
-                note(f"calls {name}()")
-        elif isinstance(node, ast.Attribute):
-            root = aliases.get(ownership.root_name(node.value)) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
-            if isinstance(node.value, ast.Name) and (root or node.value.id, node.attr) in INTROSPECTION:
-                note(f"introspects the interpreter ({ast.unparse(node)})")
-            if node.attr in FRAME_ATTRS:
-                note(f"introspects frames ({node.attr})")
-            if node.attr in IPYTHON_HOOKS and "get_ipython" in ast.unparse(node.value):
-                note(f"changes IPython ({node.attr})")
-        elif isinstance(node, ast.Name) and node.id == "__builtins__":
-            note("uses __builtins__")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for needle in SUSPICIOUS_STRINGS:
-                if needle in node.value:
-                    note(f"names course files ({needle!r})")
-    return found
+    scan = _Scan()
+    for node in ast.walk(tree):  # breadth first: an import is seen before the names it binds are used
+        check = CHECKS.get(type(node))
+        if check is not None:
+            check(scan, node)
+    return scan.found
 
 
 # --------------------------------------------------------------------------- runtime

@@ -25,12 +25,20 @@ Autograde pipeline (around nbgrader's ``Execute``):
   student does not own, or that ran after a runtime integrity finding, into a failure (an error output, so ``SaveAutoGrades`` scores it 0:
   nbgrader on its own scores a grade cell without outputs as *passing*, nbgrader#427),
   removes the sentinel's cell and its reports, and writes the reasons to ``metadata.nnbook_grading``.
+
+What one preprocessor tells a later one (a cell blanked, a cell that ran, a grade cell that
+uses a name not the student's own, the sentinel's cell and token, the reasons and flags so
+far) travels in nbgrader's ``resources`` as one :class:`GradingRecord` per notebook, never in
+cell metadata: nbgrader's stock preprocessors (``ClearMetadataPreprocessor`` included) may
+run anywhere in the pipeline. Only :class:`FinalizeGrading` writes into the notebook: the
+record's reasons, flags and skipped cells, in ``metadata.nnbook_grading``.
 """
 
 from __future__ import annotations
 
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.api import Gradebook, MissingEntry
@@ -39,14 +47,10 @@ from traitlets import Integer, List, Unicode
 
 from nnbook.kit import ownership
 from nnbook.kit import dependencies
-from nnbook.course.grade import integrity
+from nnbook.course.grade import integrity, limits
 
-SENTINEL_KEY = "nnbook_sentinel"
-SKIPPED_KEY = "nnbook_skipped"
-NOT_OWN_KEY = "nnbook_not_own"
-RAN_KEY = "nnbook_ran"
-META_KEY = "nnbook_grading"
-TRUNCATED = "\n[... output truncated by the grader ...]\n"
+META_KEY = "nnbook_grading"  # the record's key in resources, and in the graded notebook's metadata
+TRUNCATED = limits.TRUNCATED
 
 
 def _nbgrader(cell) -> dict:
@@ -57,14 +61,53 @@ def is_grade_cell(cell) -> bool:
     return bool(_nbgrader(cell).get("grade")) and cell.cell_type == "code"
 
 
-def _state(nb) -> dict:
-    return nb.metadata.setdefault(META_KEY, {"reasons": [], "flags": [], "skipped": []})
+@dataclass
+class GradingRecord:
+    """What the preprocessors learn about one notebook while it is graded (in ``resources``).
+
+    Cells are told apart by identity: every preprocessor changes cells in place, and the
+    sentinel's setup cell shifts every index by one.
+    """
+
+    reasons: list[str] = field(default_factory=list)  # why a score is what it is (export, feedback)
+    flags: list[dict] = field(default_factory=list)  # integrity findings, for review
+    skipped: list[str] = field(default_factory=list)  # demonstrations blanked, "cell <index>"
+    token: str = ""  # the sentinel's per-run token ('' before InsertSentinels)
+    not_own: dict[str, list[str]] = field(default_factory=dict)  # grade id -> graded names not the student's
+    setup: NotebookNode | None = None  # the sentinel's setup cell
+    _blanked: list = field(default_factory=list)  # cells not sent to the kernel
+    _ran: list = field(default_factory=list)  # (cell, True | "died")
+
+    def reason(self, text: str) -> None:
+        if text not in self.reasons:
+            self.reasons.append(text)
+
+    def blank(self, cell) -> None:
+        self._blanked.append(cell)
+
+    def blanked(self, cell) -> bool:
+        return any(c is cell for c in self._blanked)
+
+    def mark_ran(self, cell, how: bool | str = True) -> None:
+        """``how``: True (it ran to its end), ``"died"`` (the kernel died in it)."""
+        self._ran.append((cell, how))
+
+    def ran(self, cell) -> bool | str | None:
+        return next((how for c, how in self._ran if c is cell), None)
+
+    def is_setup(self, cell) -> bool:
+        return self.setup is not None and cell is self.setup
+
+    def published(self) -> dict:
+        """What the graded notebook keeps (``metadata.nnbook_grading``), read back by the worker."""
+        return {"reasons": list(self.reasons), "flags": list(self.flags), "skipped": list(self.skipped)}
 
 
-def _reason(nb, text: str) -> None:
-    state = _state(nb)
-    if text not in state["reasons"]:
-        state["reasons"].append(text)
+def record(resources) -> GradingRecord:
+    """This notebook's record (made by the first preprocessor that asks)."""
+    if resources.get(META_KEY) is None:
+        resources[META_KEY] = GradingRecord()
+    return resources[META_KEY]
 
 
 @contextmanager
@@ -123,16 +166,18 @@ class SkipHeavyCells(NbGraderPreprocessor):
     answer or test cell reads what one leaves behind (:mod:`nnbook.kit.dependencies`):
     then it runs, so a student's answer that uses a demonstration's variable still works."""
 
-    skip_tags = List(Unicode(), ["heavy", "skip-execution"]).tag(config=True)
+    skip_tags = List(Unicode(), ["heavy", "skip-execution"],
+                     help="cells with one of these tags (and no nbgrader role) are not run while grading").tag(config=True)
 
     def preprocess(self, nb, resources):
         tags = set(self.skip_tags)
+        notes = record(resources)
         for index in dependencies.cells_to_skip(nb, tags):
             cell = nb.cells[index]
             cell.source = f"# skipped while grading (tagged {', '.join(sorted(set(cell.metadata.get('tags', [])) & tags))})"
             cell.outputs = []
-            cell.metadata[SKIPPED_KEY] = True
-            _state(nb)["skipped"].append(f"cell {index}")
+            notes.blank(cell)
+            notes.skipped.append(f"cell {index}")
         return nb, resources
 
 
@@ -141,30 +186,24 @@ class InsertSentinels(NbGraderPreprocessor):
     the start of every grade cell (recognised by its source)."""
 
     def preprocess(self, nb, resources):
-        token = "S" + secrets.token_hex(8)
-        state = _state(nb)
-        state["token"] = token
+        notes = record(resources)
+        notes.token = "S" + secrets.token_hex(8)
         for index, cell in enumerate(nb.cells):
             nbg = _nbgrader(cell)
             if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
                 continue  # instructor cells are restored from the source; nothing to scan
             found = integrity.scan_cell(cell.source)
             if found:
-                state["flags"].append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static",
-                                       "findings": found})
-                cell.metadata["nnbook_flagged"] = True
+                notes.flags.append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static", "findings": found})
         grade_sources = [cell.source for cell in nb.cells if is_grade_cell(cell)]
-        nb.cells = [self._cell(integrity.setup_code(token, grade_sources), "setup", "nnbook-setup"), *nb.cells]
+        notes.setup = from_dict({"cell_type": "code", "id": "nnbook-setup", "metadata": {}, "outputs": [],
+                                 "execution_count": None, "source": integrity.setup_code(notes.token, grade_sources)})
+        nb.cells = [notes.setup, *nb.cells]
         return nb, resources
-
-    @staticmethod
-    def _cell(source: str, role: str, cell_id: str) -> NotebookNode:
-        return from_dict({"cell_type": "code", "id": cell_id[:64], "source": source, "metadata": {SENTINEL_KEY: role},
-                          "outputs": [], "execution_count": None})
 
 
 class CheckOwnAnswers(NbGraderPreprocessor):
-    """Mark the grade cells that use a graded name the submission does not own
+    """Note the grade cells that use a graded name the submission does not own
     (:mod:`nnbook.kit.ownership`); :class:`FinalizeGrading` scores them 0 and says why."""
 
     def preprocess(self, nb, resources):
@@ -178,30 +217,30 @@ class CheckOwnAnswers(NbGraderPreprocessor):
                 if tree is not None:
                     graded[cell.name] = ownership.defined_names(tree)
         problems = ownership.check_notebook(nb, graded)
-        for cell in nb.cells:
-            if is_grade_cell(cell) and _nbgrader(cell)["grade_id"] in problems:
-                cell.metadata[NOT_OWN_KEY] = problems[_nbgrader(cell)["grade_id"]]
+        grade_ids = {_nbgrader(cell)["grade_id"] for cell in nb.cells if is_grade_cell(cell)}
+        record(resources).not_own.update({gid: why for gid, why in problems.items() if gid in grade_ids})
         return nb, resources
 
 
 class SafeExecute(Execute):
     """nbgrader's Execute, hardened: dead kernels, unresponsive kernels, huge outputs."""
 
-    max_output_chars = Integer(200_000, help="output kept per cell (characters)").tag(config=True)
+    max_output_chars = Integer(limits.MAX_CELL_OUTPUT_CHARS,
+                               help="output kept per cell while it runs (characters)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
         self._timeouts_in_row = 0
         self._sizes: dict[int, int] = {}
+        self._record = record(resources if resources is not None else {})
         nb, resources = super().preprocess(nb, resources, km=km)
         if self._dead:
-            _reason(nb, self._dead)
+            self._record.reason(self._dead)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
-        skipped = cell.metadata.pop(SKIPPED_KEY, False)  # blanked by SkipHeavyCells: not sent
-        if self._dead or cell.cell_type != "code" or skipped:
-            return cell, resources
+        if self._dead or cell.cell_type != "code" or self._record.blanked(cell):
+            return cell, resources  # a blanked demonstration (SkipHeavyCells) is not sent
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except Exception as exc:  # DeadKernelError, lost connection: stop, keep what ran
@@ -211,30 +250,34 @@ class SafeExecute(Execute):
             self._dead = f"{what} in {self._label(cell, index)}; later cells did not run"
             cell.outputs.append(from_dict({"output_type": "error", "ename": "KernelDied", "evalue": self._dead,
                                            "traceback": [f"KernelDied: {self._dead}"]}))
-            cell.metadata[RAN_KEY] = "died"
+            self._record.mark_ran(cell, "died")
             return cell, resources
-        cell.metadata[RAN_KEY] = True
+        self._record.mark_ran(cell)
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             self._timeouts_in_row += 1
             if self._timeouts_in_row >= 2:
                 self._dead = f"kernel unresponsive after a timeout in {self._label(cell, index)}; later cells did not run"
-                try:
-                    from jupyter_core.utils import run_sync
-
-                    run_sync(self.km.shutdown_kernel)(now=True)
-                except Exception:
-                    pass
+                self._shutdown_kernel()
         else:
             self._timeouts_in_row = 0
         return cell, resources
 
-    @staticmethod
-    def _label(cell, index) -> str:
-        if cell.metadata.get(SENTINEL_KEY):
+    def _shutdown_kernel(self) -> None:
+        try:
+            from jupyter_core.utils import run_sync
+
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+
+    def _label(self, cell, index) -> str:
+        if self._record.is_setup(cell):
             return "the integrity setup cell"
         return _nbgrader(cell).get("grade_id") or f"cell {index}"
 
     def output(self, outs, msg, display_id, cell_index):
+        # nbclient's hook for each output message (not a documented extension point: an
+        # upgrade that stops calling it fails tests/test_preprocessors.py)
         content = msg.get("content", {})
         size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
         size += sum(len(str(t)) for t in content.get("traceback", []) or [])
@@ -245,7 +288,6 @@ class SafeExecute(Execute):
         if used + size > self.max_output_chars:
             out = from_dict({"output_type": "stream", "name": "stderr", "text": TRUNCATED})
             outs.append(out)
-            self._truncated = True
             return out
         return super().output(outs, msg, display_id, cell_index)
 
@@ -253,11 +295,11 @@ class SafeExecute(Execute):
 class FinalizeGrading(NbGraderPreprocessor):
     """No credit for what did not run or ran after tampering; record why; drop sentinels."""
 
-    max_text = Integer(20_000).tag(config=True)
+    max_text = Integer(limits.MAX_OUTPUT_TEXT_CHARS,
+                       help="characters kept of one text output in the graded notebook").tag(config=True)
 
     def preprocess(self, nb, resources):
-        state = _state(nb)
-        token = state.get("token")
+        notes = record(resources)
         # label of the first grade cell after a runtime integrity finding (a patched check or
         # builtin affects every test that runs after it). Static findings only flag the
         # submission for review: a scan is evadable by construction, so it is evidence for
@@ -265,69 +307,80 @@ class FinalizeGrading(NbGraderPreprocessor):
         tainted_from = None
         cells = []
         for index, cell in enumerate(nb.cells):
-            role = cell.metadata.get(SENTINEL_KEY)
-            if token and is_grade_cell(cell) and cell.metadata.get(RAN_KEY) in (True, "died"):
-                label = _nbgrader(cell)["grade_id"]
-                found = integrity.parse_check(cell.get("outputs", []), token)
-                if found is None and cell.metadata[RAN_KEY] is True:  # a dead kernel may not have sent it
-                    found = ["the integrity check could not run (output suppressed or machinery replaced)"]
-                if found:
-                    state["flags"].append({"cell": label, "kind": "runtime", "findings": found})
-                    tainted_from = tainted_from or label
-            if cell.cell_type == "code" and token:  # from every cell: a student may run a copy of a test
-                cell.outputs = integrity.without_reports(cell.get("outputs", []), token)
-            if role == "setup":
-                if cell.metadata.get(RAN_KEY) is True and any(o.get("output_type") == "error" for o in cell.outputs):
-                    state["flags"].append({"cell": "setup", "kind": "runtime", "findings": ["integrity setup failed"]})
+            found_in = self._runtime_finding(notes, cell)  # every finding is flagged, not only the first
+            tainted_from = tainted_from or found_in
+            if cell.cell_type == "code" and notes.token:  # from every cell: a student may run a copy of a test
+                cell.outputs = integrity.without_reports(cell.get("outputs", []), notes.token)
+            if notes.is_setup(cell):
+                if notes.ran(cell) is True and any(o.get("output_type") == "error" for o in cell.outputs):
+                    notes.flags.append({"cell": "setup", "kind": "runtime", "findings": ["integrity setup failed"]})
                 continue
-            cell.metadata.pop("nnbook_flagged", None)
-            ran = cell.metadata.pop(RAN_KEY, None)
             if cell.cell_type == "code":
-                self._truncate(nb, cell)
-                not_own = cell.metadata.pop(NOT_OWN_KEY, None)
+                self._truncate(notes, cell)
                 if is_grade_cell(cell):
-                    gid = _nbgrader(cell)["grade_id"]
-                    if ran is not True and ran != "died":
-                        self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")
-                    elif not_own:
-                        self._fail(cell, "NotYourOwn", "no credit: " + "; ".join(not_own))
-                        _reason(nb, f"not the student's own in {gid}: " + "; ".join(not_own))
-                    elif tainted_from:
-                        self._fail(cell, "IntegrityFlag", "no credit: the submission changes or inspects the "
-                                   "grading machinery (flagged for review by the instructor)")
-                        if not any(r.startswith("integrity flag: no credit") for r in state["reasons"]):
-                            _reason(nb, f"integrity flag: no credit from {gid} on")
-                    for out in cell.outputs:
-                        if out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError":
-                            _reason(nb, f"timeout in {gid}")
-                        if out.get("output_type") == "error" and out.get("ename") == "MemoryError":
-                            _reason(nb, f"memory limit in {gid}")
-                else:
-                    for out in cell.outputs:
-                        if out.get("output_type") == "error" and out.get("ename") in ("CellTimeoutError", "MemoryError"):
-                            what = "timeout" if out.ename == "CellTimeoutError" else "memory limit"
-                            _reason(nb, f"{what} in {_nbgrader(cell).get('grade_id') or f'cell {index}'}")
+                    self._score_grade_cell(notes, cell, tainted_from)
+                self._note_limits(notes, cell, index)
             cells.append(cell)
         nb.cells = cells
-        if state["flags"]:
-            kinds = sorted({f["kind"] for f in state["flags"]})
-            _reason(nb, "integrity flag (" + ", ".join(kinds) + " check)")
-        state.pop("token", None)
+        if notes.flags:
+            kinds = sorted({f["kind"] for f in notes.flags})
+            notes.reason("integrity flag (" + ", ".join(kinds) + " check)")
+        nb.metadata[META_KEY] = notes.published()
         return nb, resources
+
+    @staticmethod
+    def _runtime_finding(notes: GradingRecord, cell) -> str | None:
+        """The grade id of ``cell`` if the sentinel reported a finding at its start (flagged)."""
+        ran = notes.ran(cell)
+        if not (notes.token and is_grade_cell(cell) and ran in (True, "died")):
+            return None
+        label = _nbgrader(cell)["grade_id"]
+        found = integrity.parse_check(cell.get("outputs", []), notes.token)
+        if found is None and ran is True:  # a dead kernel may not have sent it
+            found = ["the integrity check could not run (output suppressed or machinery replaced)"]
+        if not found:
+            return None
+        notes.flags.append({"cell": label, "kind": "runtime", "findings": found})
+        return label
+
+    def _score_grade_cell(self, notes: GradingRecord, cell, tainted_from: str | None) -> None:
+        """A failure in a grade cell that did not run, uses a name not the student's own, or
+        ran after a runtime integrity finding."""
+        gid = _nbgrader(cell)["grade_id"]
+        not_own = notes.not_own.get(gid)
+        if notes.ran(cell) not in (True, "died"):
+            self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")
+        elif not_own:
+            self._fail(cell, "NotYourOwn", "no credit: " + "; ".join(not_own))
+            notes.reason(f"not the student's own in {gid}: " + "; ".join(not_own))
+        elif tainted_from:
+            self._fail(cell, "IntegrityFlag", "no credit: the submission changes or inspects the "
+                       "grading machinery (flagged for review by the instructor)")
+            if not any(r.startswith("integrity flag: no credit") for r in notes.reasons):
+                notes.reason(f"integrity flag: no credit from {gid} on")
+
+    @staticmethod
+    def _note_limits(notes: GradingRecord, cell, index: int) -> None:
+        """A reason for each timeout or memory error in a code cell."""
+        what = {"CellTimeoutError": "timeout", "MemoryError": "memory limit"}
+        label = _nbgrader(cell).get("grade_id") or f"cell {index}"
+        for out in cell.outputs:
+            if out.get("output_type") == "error" and out.get("ename") in what:
+                notes.reason(f"{what[out['ename']]} in {label}")
 
     @staticmethod
     def _fail(cell, ename: str, evalue: str) -> None:
         cell.outputs.append(from_dict({"output_type": "error", "ename": ename, "evalue": evalue,
                                        "traceback": [f"{ename}: {evalue}"]}))
 
-    def _truncate(self, nb, cell) -> None:
+    def _truncate(self, notes: GradingRecord, cell) -> None:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and len(out.get("text", "")) > self.max_text:
                 out["text"] = out["text"][: self.max_text] + TRUNCATED
-                _reason(nb, "output truncated")
+                notes.reason("output truncated")
             elif TRUNCATED in str(out.get("text", "")):
-                _reason(nb, "output truncated")
+                notes.reason("output truncated")
             for key, value in list(out.get("data", {}).items()):
                 if isinstance(value, str) and len(value) > self.max_text and key.startswith("text/"):
                     out["data"][key] = value[: self.max_text] + TRUNCATED
-                    _reason(nb, "output truncated")
+                    notes.reason("output truncated")

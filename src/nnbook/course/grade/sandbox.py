@@ -35,12 +35,9 @@ from pathlib import Path
 
 from traitlets import Unicode
 
+from nnbook.course.grade.limits import DEFAULT_FILE_MB, DEFAULT_MEMORY_MB
 from nnbook.course.kernels import IPCKernelManager
 
-# Address space, not resident memory: importing torch (its CUDA build reserves large
-# mappings) peaks at about 3.3 GB of address space before a chapter computes anything.
-DEFAULT_MEMORY_MB = 6144
-DEFAULT_FILE_MB = 256
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from nnbook.kit import ownership
+from nnbook.course.grade.gradebook import db_url
 from nnbook.course.paths import Chapter, CourseError
 from nnbook.course.release import plain_markdown
 
@@ -33,7 +34,7 @@ def nbgrader(root: Path, course: Path, *args: str, check: bool = True) -> subpro
                           "(git checkout nbgrader_config.py)")
     # nbgrader has no --config option (it ignores one, with a warning); this is how it loads a file
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={config.with_suffix('')}",
-           f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+           f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url={db_url(course)}"]
     done = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -50,7 +51,7 @@ def set_due_date(course: Path, assignment: str, due: datetime) -> datetime:
     from nbgrader.api import Gradebook, MissingEntry
 
     utc = due.astimezone(timezone.utc)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(db_url(course)) as gb:
         try:
             gb.update_or_create_assignment(assignment, duedate=utc.replace(tzinfo=None))
         except MissingEntry:

@@ -24,7 +24,7 @@ from pathlib import Path
 from nbgrader.plugins import ExportPlugin
 from traitlets import Unicode
 
-from nnbook.course.grade.grading import db_url, grade_cells, hide_add_submission_warning
+from nnbook.course.grade.gradebook import db_url, grade_cells, hide_add_submission_warning
 from nnbook.course.state import GradingState
 
 

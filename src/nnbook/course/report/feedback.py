@@ -26,11 +26,12 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 from traitlets.config import Config
 
-from nnbook.course.grade.grading import db_url
+from nnbook.course.grade import limits
+from nnbook.course.grade.gradebook import db_url
 from nnbook.course.grade.preprocessors import is_grade_cell
 from nnbook.course.state import GradingState
 
-MAX_MESSAGE = 2000
+MAX_MESSAGE = limits.MAX_FEEDBACK_MESSAGE_CHARS
 
 
 def _short(text: str) -> str:
