@@ -77,11 +77,11 @@ def run(root: Path, course: Path, assignment: str, workers: int, timeout: int, f
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--chapter", default="ch01")
-    p.add_argument("--n", type=int, default=100)
-    p.add_argument("--serial-n", type=int, default=20)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--timeout", type=int, default=60)
+    p.add_argument("--chapter", default="ch01", help="any chapter, by assignment id or name")
+    p.add_argument("--n", type=int, default=100, help="synthetic submissions in the class")
+    p.add_argument("--serial-n", type=int, default=20, help="of them graded by one worker first (0: skip)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
     p.add_argument("--no-fork-server", action="store_true", help="a new Python per kernel (slower)")
     p.add_argument("--compare", action="store_true",
                    help="grade the class with the fork server, then with a new sandbox per kernel, and print the ratio")
