@@ -333,7 +333,8 @@ async def _start_new_sandbox(server, name):
 # bubblewrap run by root keeps every capability for the sandboxed program unless told
 # `--cap-drop ALL`: the kernel could then unmount what hides the course (a new sandbox per
 # kernel only; forked kernels drop every capability themselves)
-ROOT_KEEPS_CAPABILITIES = pytest.mark.xfail(os.getuid() == 0, strict=True, reason="root: sandbox.bwrap_argv needs --cap-drop ALL for kernels (not the zygote)")
+ROOT_KEEPS_CAPABILITIES = pytest.mark.xfail(
+    os.getuid() == 0, strict=True, reason="root: sandbox.bwrap_argv needs --cap-drop ALL for kernels (not the zygote)")
 
 
 @pytest.mark.parametrize("mode", ["forked", pytest.param("new sandbox", marks=ROOT_KEEPS_CAPABILITIES)])
