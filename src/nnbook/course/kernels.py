@@ -16,17 +16,22 @@ directory*, and the kernel runs in the notebook's folder while its client does n
 the connection file and the sockets live in the Jupyter runtime folder, by absolute path.
 
 Three waits of jupyter_client are shortened here, because grading pays them once per
-submission (measured on ch01: 0.35 s of a 1.5 s grading, with the CPU idle):
+submission (measured on ch01: 0.35 s of a 1.5 s grading, with the CPU idle). Each goes
+through a public extension point of jupyter_client, and ``tests/test_third_party_hooks.py``
+fails if an upgrade stops calling it:
 
-* :class:`ReadyKernelClient`: ``wait_for_ready`` ends by reading iopub until it has been
+* :meth:`ReadyKernelClient.wait_for_ready` (jupyter_client has no hook inside it, so the
+  public method is replaced whole): jupyter_client's ends by reading iopub until it has been
   quiet for 0.2 s. Here the client is ready once the kernel has answered ``kernel_info``
   and iopub has delivered a message; what is already queued is drained without waiting.
   A startup message that arrives later is harmless: nbclient keeps only the iopub messages
   whose parent is the cell it is running.
-* Its sockets connect before the kernel has bound its own, and ZMQ retries a connection
-  after 0.1 s; here after 5 ms (doubling up to 0.2 s).
-* :meth:`IPCKernelManager._async_kill_kernel`: after ``SIGKILL``, jupyter_client checks every
-  0.1 s whether the process is gone; here every 2 ms.
+* :meth:`ReadyKernelClient.start_channels`: the sockets connect before the kernel has bound
+  its own, and ZMQ retries a connection after 0.1 s; here after 5 ms (doubling up to 0.2 s).
+* :class:`PromptProvisioner` (jupyter_client's kernel provisioner, the extension point for
+  launching and killing kernels): after ``SIGKILL``, jupyter_client checks every 0.1 s
+  whether the process is gone; the provisioner's ``kill`` waits for it in 2 ms steps. It
+  also adds :attr:`IPCKernelManager.kernel_env` to the kernel's environment.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ import uuid
 from queue import Empty
 
 import zmq
-import zmq.asyncio
+from jupyter_client import protocol_version_info
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import Dict, Unicode, default
 
@@ -48,6 +54,8 @@ from nnbook.kit.kernel_sockets import UnixSocketKernelManager
 # A Unix socket path has at most 107 bytes: <runtime>/kernel-<uuid>-ipc-<port>
 MAX_SOCKET_PATH = 107
 SOCKET_SUFFIX = len("/kernel--ipc-99") + len(str(uuid.UUID(int=0)))
+KILL_POLL_SECONDS = 0.002  # how often a killed kernel is checked for being gone
+KILL_WAIT_SECONDS = 5  # jupyter_client's own bound on that wait
 
 
 class SocketPathTooLong(ValueError):
@@ -57,15 +65,13 @@ class SocketPathTooLong(ValueError):
 class ReadyKernelClient(AsyncKernelClient):
     """An ``AsyncKernelClient`` that is ready as soon as the kernel is (see the module docstring)."""
 
-    @default("context")
-    def _reconnecting_context(self) -> zmq.asyncio.Context:
-        self._created_context = True  # so that the client closes it
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.RECONNECT_IVL, 5)
-        context.setsockopt(zmq.RECONNECT_IVL_MAX, 200)
-        return context
+    def start_channels(self, *args, **kwargs) -> None:
+        # context options apply to the sockets created after them: the channels' sockets
+        self.context.setsockopt(zmq.RECONNECT_IVL, 5)
+        self.context.setsockopt(zmq.RECONNECT_IVL_MAX, 200)
+        super().start_channels(*args, **kwargs)
 
-    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
             self.kernel_info()
@@ -80,9 +86,9 @@ class ReadyKernelClient(AsyncKernelClient):
                 except Empty:
                     pass
                 else:
-                    self._handle_kernel_info_reply(reply)
+                    self._adapt_to(reply)
                     break
-            if not await self._async_is_alive():
+            if not await self.is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
@@ -92,11 +98,34 @@ class ReadyKernelClient(AsyncKernelClient):
             except Empty:
                 return
 
-    wait_for_ready = _async_wait_for_ready  # AsyncKernelClient binds the name to jupyter_client's
+    def _adapt_to(self, reply: dict) -> None:
+        """Speak the kernel's major protocol version, as jupyter_client's own wait does."""
+        major = int(reply["content"]["protocol_version"].split(".")[0])
+        if major != protocol_version_info[0]:
+            self.session.adapt_version = major
+
+
+class PromptProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with the manager's ``kernel_env`` added to the
+    kernel's environment and a ``kill`` that returns once the process is gone (2 ms steps),
+    so that the manager's own 0.1 s polling finds it gone at once."""
+
+    async def pre_launch(self, **kwargs):
+        extra = getattr(self.parent, "kernel_env", None)
+        if extra:
+            kwargs["env"] = {**kwargs.get("env", os.environ), **extra}
+        return await super().pre_launch(**kwargs)
+
+    async def kill(self, restart: bool = False) -> None:
+        await super().kill(restart=restart)
+        stop = time.monotonic() + KILL_WAIT_SECONDS
+        while await self.poll() is None and time.monotonic() < stop:
+            await asyncio.sleep(KILL_POLL_SECONDS)
 
 
 class IPCKernelManager(UnixSocketKernelManager):
-    """A :class:`~nnbook.kit.kernel_sockets.UnixSocketKernelManager` with its sockets in the runtime folder."""
+    """A :class:`~nnbook.kit.kernel_sockets.UnixSocketKernelManager` with its sockets in the runtime
+    folder, started and killed by a :class:`PromptProvisioner`."""
 
     @default("client_factory")
     def _ready_client(self):
@@ -115,20 +144,9 @@ class IPCKernelManager(UnixSocketKernelManager):
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         return runtime
 
-    async def _async_pre_start_kernel(self, **kw):
-        if self.kernel_env:
-            kw["env"] = {**kw.get("env", os.environ), **self.kernel_env}
-        return await super()._async_pre_start_kernel(**kw)
-
-    async def _async_kill_kernel(self, restart: bool = False) -> None:
-        """jupyter_client's, waiting for the killed process in 2 ms steps rather than 0.1 s."""
-        if not self.has_kernel:
-            return
-        await self.provisioner.kill(restart=restart)
-        stop = time.monotonic() + 5
-        while await self.provisioner.poll() is None:
-            if time.monotonic() > stop:
-                self.log.warning("Wait for final termination of kernel timed out - continuing...")
-                return
-            await asyncio.sleep(0.002)
-        await self.provisioner.wait()
+    async def start_kernel(self, **kw) -> None:
+        # jupyter_client makes a provisioner only when the manager has none (KernelManager.provisioner)
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = PromptProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        await super().start_kernel(**kw)

@@ -10,7 +10,8 @@ not outputs, and editing it must not re-execute the book.
 from __future__ import annotations
 
 import hashlib
-import logging
+import time
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -37,30 +38,37 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _ipc_worker_class():
-    """jupyter-cache's local serial worker, with kernels on Unix sockets (nnbook.course.kernels).
+def _execute(cache, uri: str, timeout: int) -> str | None:
+    """Execute one chapter with kernels on Unix sockets (:mod:`nnbook.course.kernels`) and
+    cache the result; the traceback if a cell failed.
 
-    jupyter-cache's executors pass no options to nbclient, so its worker's ``execute`` is
-    the one thing replaced; caching and error records stay jupyter-cache's own.
+    jupyter-cache's executors pass no options to nbclient, so the chapter is executed here,
+    with nbclient's public ``NotebookClient``, and handed to the cache through its public
+    ``cache_notebook_bundle``: no jupyter-cache class is subclassed.
     """
-    from jupyter_cache.executors.basic import ExecutionWorkerLocalSerial
-    from jupyter_cache.executors.utils import single_nb_execution
+    from jupyter_cache.base import CacheBundleIn
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     from nnbook.course.kernels import IPCKernelManager
 
-    class IPCWorker(ExecutionWorkerLocalSerial):
-        @staticmethod
-        def execute(project_nb, data):
-            return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent), timeout=data.timeout,
-                                       allow_errors=data.allow_errors, kernel_manager_class=IPCKernelManager)
-
-    return IPCWorker
+    nb = cache.get_project_notebook(uri).nb
+    started = time.perf_counter()
+    folder = {"metadata": {"path": str(Path(uri).parent)}}  # the kernel runs in the chapter's folder
+    client = NotebookClient(nb, timeout=timeout, allow_errors=False, record_timing=False,
+                            kernel_manager_class=IPCKernelManager, resources=folder)
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError):
+        return traceback.format_exc()
+    cache.cache_notebook_bundle(CacheBundleIn(nb, uri, data={"execution_seconds": time.perf_counter() - started}),
+                                check_validity=False, overwrite=True)
+    return None
 
 
 def executed_notebooks(root: Path, chapters: list[Chapter], timeout: int = 600) -> dict[Path, nbformat.NotebookNode]:
     """Each chapter with fresh outputs; executes only what the cache does not hold."""
     from jupyter_cache import get_cache
-    from jupyter_cache.executors.basic import ProcessData
 
     cache = get_cache(root / "_build" / ".jupyter_cache" / fingerprint(root))
     for chapter in chapters:
@@ -68,11 +76,9 @@ def executed_notebooks(root: Path, chapters: list[Chapter], timeout: int = 600) 
     stale = [r for r in cache.list_unexecuted() if Path(r.uri) in {c.path for c in chapters}]
     if stale:
         print(f"[nnbook] executing {len(stale)} chapter(s) (the others are cached)", flush=True)
-        worker = _ipc_worker_class()(logging.getLogger("nnbook.execute"))
-        failed = [record.uri for record in stale
-                  if worker(ProcessData(record.pk, record.uri, cache, timeout, False))[0] != 0]
-        if failed:
-            messages = [f"--- {uri}\n{cache.get_project_record(uri).traceback}" for uri in failed]
+        failed = {record.uri: _execute(cache, record.uri, timeout) for record in stale}
+        messages = [f"--- {uri}\n{trace}" for uri, trace in failed.items() if trace]
+        if messages:
             raise CourseError("chapter execution failed:\n" + "\n".join(messages))
     else:
         print("[nnbook] every chapter is cached: nothing to execute", flush=True)
