@@ -1,13 +1,13 @@
 """Grading throughput: a class of synthetic submissions of any chapter, N workers vs one.
 
-    python benchmarks/bench_grading.py [--chapter ch01] [--n 100] [--serial-n 20] [--workers N] [--no-fork-server]
+    python benchmarks/bench_grading.py [--chapter ch01] [--n 100] [--serial-n 20] [--workers N] [--fork-server]
     python benchmarks/bench_grading.py --chapter ch08 --n 6 --workers 2 --compare
 
 Releases the chapter into a temporary grading root, writes ``--n`` synthetic submissions
 (each exercise answered correctly, wrongly or not at all, seeded), grades ``--serial-n`` of
 them with one worker (0: skip) and all of them with ``--workers`` (default: one per core), and
-prints submissions per minute and the speed-up. Kernels are forked from each worker's fork
-server (``--no-fork-server``: a new Python in a new sandbox per kernel). ``--compare`` grades
+prints submissions per minute and the speed-up. Each kernel is a new Python in a new sandbox
+(``--fork-server``: forked from each worker's pre-imported one). ``--compare`` grades
 the same class in both modes, one after the other, and prints the ratio with the machine's
 load (on a shared machine, read ratios rather than rates). Goal (issue 11): >= 90 submissions
 per minute with 2 workers on 2 cores, every isolation intact (a fresh sandboxed kernel per
@@ -82,7 +82,7 @@ def main() -> None:
     p.add_argument("--serial-n", type=int, default=20, help="of them graded by one worker first (0: skip)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
-    p.add_argument("--no-fork-server", action="store_true", help="a new Python per kernel (slower)")
+    p.add_argument("--fork-server", action="store_true", help="fork kernels from a pre-imported one (opt-in)")
     p.add_argument("--compare", action="store_true",
                    help="grade the class with the fork server, then with a new sandbox per kernel, and print the ratio")
     args = p.parse_args()
@@ -97,12 +97,12 @@ def main() -> None:
         one = None
         if args.serial_n:  # one worker on a sample (includes starting the worker: as an instructor would see it)
             fill(course, chapter.assignment, chapter.path.name, notebooks, args.serial_n)
-            one = run(root, course, chapter.assignment, 1, args.timeout, not args.no_fork_server)
+            one = run(root, course, chapter.assignment, 1, args.timeout, args.fork_server)
             print(f"[bench] 1 worker : {args.serial_n} submissions, {one:.1f} submissions/minute", flush=True)
             _reset_gradebook(course, chapter.assignment)
         fill(course, chapter.assignment, chapter.path.name, notebooks, args.n)
         started = time.time()
-        many = run(root, course, chapter.assignment, args.workers, args.timeout, not args.no_fork_server)
+        many = run(root, course, chapter.assignment, args.workers, args.timeout, args.fork_server)
         print(f"[bench] {args.workers} workers: {args.n} submissions in {time.time() - started:.0f} s, "
               f"{many:.1f} submissions/minute", flush=True)
         if one:

@@ -106,7 +106,7 @@ def test_forked_kernels_grade_as_new_sandboxes_do(released, tmp_path):
     subs = gs.submissions(rel)
     chosen = ["pristine", "reference", "partial", "sysexit", "tamper_deleted"]
     courses = {}
-    for name, flags in (("forked", []), ("bwrap", ["--no-fork-server"]), ("figures", ["--figures"])):
+    for name, flags in (("forked", ["--fork-server"]), ("bwrap", []), ("figures", ["--figures", "--fork-server"])):
         course = gs.copy_course(base, tmp_path / name)
         for student in chosen:
             gs.submit(course, student, subs[student])

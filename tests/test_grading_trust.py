@@ -97,10 +97,11 @@ def test_score_reason_and_flag(graded, student):
     assert (row["flagged"] == "True") == flagged, row
 
 
-def test_every_kernel_was_forked_from_a_fork_server(graded):
-    # the adversarial class above ran in forked kernels: no silent fallback to a new sandbox
+def test_every_kernel_ran_as_this_module_asked(graded):
+    # the adversarial class above ran each kernel in a new bubblewrap sandbox (the default);
+    # test_grading_trust_forked.py grades it again with forked kernels
     kinds = {student: done(graded, student).get("kernel") for student in EXPECTED}
-    assert set(kinds.values()) == {"forked"}, kinds
+    assert set(kinds.values()) == {"bwrap"}, kinds
 
 
 def test_partial_credit_per_cell(graded):

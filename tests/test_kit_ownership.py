@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from nnbook.kit import ownership
+from nnbook.kit import cells, ownership
 from nnbook.course.paths import chapters
 
 GRADED = {"ch01-gd": {"gradient_descent"}, "ch04-separable": {"SEPARABLE"}}
@@ -47,7 +47,7 @@ def _split(nb):
         if cell.cell_type != "code" or meta.get("grade") or meta.get("locked"):
             continue
         if meta.get("solution"):
-            graded[meta["grade_id"]] = ownership.defined_names(ownership.parse(cell.source))
+            graded[meta["grade_id"]] = ownership.defined_names(cells.parse(cell.source))
             answers[meta["grade_id"]] = cell.source
         else:
             others.append(cell.source)

@@ -127,9 +127,9 @@ def test_reference_answers_typed_into_the_release_score_full_marks(student_path,
     assert max_score > 0
     assert score == max_score and row["flagged"] == "False" and row["reason"] == "", \
         f"{chapter.assignment}: the reference answers score {score:g}/{max_score:g}: {row}"
-    # graded as a class is graded: in a kernel forked from the worker's fork server
+    # graded as a class is graded by default: in a new bubblewrap sandbox of its own
     done = student_path.course / ".grading" / chapter.assignment / "done" / "reference.json"
-    assert json.loads(done.read_text())["kernel"] == "forked"
+    assert json.loads(done.read_text())["kernel"] == "bwrap"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.assignment for c in CHAPTERS])

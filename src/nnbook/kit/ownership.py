@@ -31,9 +31,6 @@ LIBRARY = "nnbook"
 METADATA_KEY = "nnbook"  # notebook metadata: {"graded_names": {answer cell id: [names]}}
 
 
-parse = cells.parse  # kept for the readers of this module (the grader's integrity scan)
-
-
 def bound_names(tree: ast.Module) -> set[str]:
     """Names the cell binds at top level: def, class, assignment, import."""
     names: set[str] = set()
@@ -118,7 +115,7 @@ def not_own(answers: dict[str, str], graded: dict[str, set[str]], others: list[s
     problems: dict[str, str] = {}
     every = set().union(*graded.values()) if graded else set()
     for cell_id, names in graded.items():
-        tree = parse(answers.get(cell_id, ""))
+        tree = cells.parse(answers.get(cell_id, ""))
         if tree is None:
             problems.update({n: f"your answer cell for {n} does not compile" for n in names})
             continue
@@ -127,7 +124,7 @@ def not_own(answers: dict[str, str], graded: dict[str, set[str]], others: list[s
         for name in sorted(names - defined_names(tree)):
             problems.setdefault(name, f"{name} is not defined by your answer cell")
     for index, source in enumerate(others):
-        tree = parse(source)
+        tree = cells.parse(source)
         if tree is None:
             continue
         for name, how in library_uses(tree, every, dynamic=bound_names(tree) & every).items():
@@ -143,7 +140,7 @@ def graded_names(nb) -> dict[str, set[str]]:
     out = {}
     for cell in nb.cells:
         if cells.is_answer_code(cell):
-            tree = parse(cell.source)
+            tree = cells.parse(cell.source)
             if tree is not None:
                 out[cells.grade_id(cell)] = defined_names(tree)
     return out
@@ -163,7 +160,7 @@ def check_notebook(nb, graded: dict[str, set[str]]) -> dict[str, list[str]]:
     out = {}
     for cell in nb.cells:
         if cells.is_grade(cell) and problems:
-            tree = parse(cell.source)
+            tree = cells.parse(cell.source)
             mine = [problems[n] for n in sorted((used_names(tree) if tree else set()) & set(problems))]
             if mine:
                 out[cells.grade_id(cell)] = mine

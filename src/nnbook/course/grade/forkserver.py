@@ -51,6 +51,7 @@ import sys
 import time
 from pathlib import Path
 
+from nnbook.kit import cells
 from nnbook.course.grade import relay
 from nnbook.course.grade.sandbox import bwrap_argv, set_limits
 
@@ -243,8 +244,11 @@ class _Zygote:
 
     def __init__(self, path: str):
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(path)
+        # the socket file appears at bind(), before listen(): a client waiting for the file could
+        # be refused, so it is bound under another name and renamed once it listens
+        self.server.bind(path + ".new")
         self.server.listen(16)
+        os.rename(path + ".new", path)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.server, selectors.EVENT_READ)
         self.wake_r, self.wake_w = os.pipe()
@@ -375,11 +379,10 @@ def preload_modules(notebook) -> list[str]:
     """The modules the instructor's cells of ``notebook`` import at top level."""
     names: list[str] = []
     for cell in notebook.cells:
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.cell_type != "code" or cells.nbgrader(cell).get("solution"):
             continue
-        try:
-            tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-        except SyntaxError:
+        tree = cells.parse(cell.source)
+        if tree is None:
             continue
         for node in tree.body:
             if isinstance(node, ast.Import):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from nnbook.kit.cells import grade_id
 from nnbook.course.paths import CourseError
 
 FILE_NAME = "gradebook.db"
@@ -55,7 +56,7 @@ def grade_cells(course: Path, assignment: str) -> dict[str, dict[str, float]]:
         out = {}
         for nb in a.notebooks:
             source = nbformat.read(course / "source" / assignment / f"{nb.name}.ipynb", as_version=4)
-            order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source.cells]
+            order = [grade_id(c) for c in source.cells]
             cells = {c.name: float(c.max_score) for c in nb.grade_cells}
             out[nb.name] = {k: cells[k] for k in sorted(cells, key=lambda g: order.index(g) if g in order else 1e9)}
         return out

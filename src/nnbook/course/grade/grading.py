@@ -54,7 +54,7 @@ class GradeOptions:
     students: Sequence[str] | None = None  # only these students
     shard: tuple[int, int] | None = None  # (k, n): only the k-th of n slices of the class
     render_figures: bool = False  # render matplotlib figures in the kernel (slower)
-    fork_server: bool = True  # bwrap: fork kernels from a pre-imported zygote
+    fork_server: bool = False  # bwrap: fork kernels from a pre-imported zygote (opt-in: --fork-server)
     regrade: bool = False  # grade again what is already graded
 
     def check(self) -> None:

@@ -25,7 +25,7 @@ import ast
 import hashlib
 import json
 
-from nnbook.kit import ownership
+from nnbook.kit import cells, ownership
 
 PROTECTED_MODULES = {"numpy", "builtins", "nnbook", "sys", "unittest", "importlib", "inspect", "gc"}
 PROTECTED_NAMES = {"assert_close", "assert_shape", "compare_with_reference", "decode_cases", "np", "numpy",
@@ -164,7 +164,7 @@ CHECKS = {
 
 def scan_cell(source: str) -> list[str]:
     """Why this student cell is suspicious (an empty list when it is not)."""
-    tree = ownership.parse(source)
+    tree = cells.parse(source)
     if tree is None:
         return []
     scan = _Scan()

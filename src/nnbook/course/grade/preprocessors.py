@@ -45,20 +45,12 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from nnbook.kit import ownership
+from nnbook.kit import cells, ownership
 from nnbook.kit import dependencies
 from nnbook.course.grade import integrity, limits
 
 META_KEY = "nnbook_grading"  # the record's key in resources, and in the graded notebook's metadata
 TRUNCATED = limits.TRUNCATED
-
-
-def _nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {}) or {}
-
-
-def is_grade_cell(cell) -> bool:
-    return bool(_nbgrader(cell).get("grade")) and cell.cell_type == "code"
 
 
 @dataclass
@@ -189,13 +181,12 @@ class InsertSentinels(NbGraderPreprocessor):
         notes = record(resources)
         notes.token = "S" + secrets.token_hex(8)
         for index, cell in enumerate(nb.cells):
-            nbg = _nbgrader(cell)
-            if cell.cell_type != "code" or nbg.get("locked") or nbg.get("grade"):
+            if not cells.is_student_code(cell):
                 continue  # instructor cells are restored from the source; nothing to scan
             found = integrity.scan_cell(cell.source)
             if found:
-                notes.flags.append({"cell": nbg.get("grade_id") or f"cell {index}", "kind": "static", "findings": found})
-        grade_sources = [cell.source for cell in nb.cells if is_grade_cell(cell)]
+                notes.flags.append({"cell": cells.grade_id(cell) or f"cell {index}", "kind": "static", "findings": found})
+        grade_sources = [cell.source for cell in nb.cells if cells.is_grade(cell)]
         notes.setup = from_dict({"cell_type": "code", "id": "nnbook-setup", "metadata": {}, "outputs": [],
                                  "execution_count": None, "source": integrity.setup_code(notes.token, grade_sources)})
         nb.cells = [notes.setup, *nb.cells]
@@ -213,11 +204,11 @@ class CheckOwnAnswers(NbGraderPreprocessor):
             solution_ids = {c.name for c in notebook.solution_cells}
             graded = {}
             for cell in notebook.source_cells:
-                tree = ownership.parse(cell.source) if cell.name in solution_ids and cell.cell_type == "code" else None
+                tree = cells.parse(cell.source) if cell.name in solution_ids and cell.cell_type == "code" else None
                 if tree is not None:
                     graded[cell.name] = ownership.defined_names(tree)
         problems = ownership.check_notebook(nb, graded)
-        grade_ids = {_nbgrader(cell)["grade_id"] for cell in nb.cells if is_grade_cell(cell)}
+        grade_ids = {cells.grade_id(cell) for cell in nb.cells if cells.is_grade(cell)}
         record(resources).not_own.update({gid: why for gid, why in problems.items() if gid in grade_ids})
         return nb, resources
 
@@ -273,7 +264,7 @@ class SafeExecute(Execute):
     def _label(self, cell, index) -> str:
         if self._record.is_setup(cell):
             return "the integrity setup cell"
-        return _nbgrader(cell).get("grade_id") or f"cell {index}"
+        return cells.grade_id(cell) or f"cell {index}"
 
     def output(self, outs, msg, display_id, cell_index):
         # nbclient's hook for each output message (not a documented extension point: an
@@ -305,7 +296,7 @@ class FinalizeGrading(NbGraderPreprocessor):
         # submission for review: a scan is evadable by construction, so it is evidence for
         # the instructor, never a verdict (docs/INSTRUCTORS.md, threat model).
         tainted_from = None
-        cells = []
+        kept = []
         for index, cell in enumerate(nb.cells):
             found_in = self._runtime_finding(notes, cell)  # every finding is flagged, not only the first
             tainted_from = tainted_from or found_in
@@ -317,11 +308,11 @@ class FinalizeGrading(NbGraderPreprocessor):
                 continue
             if cell.cell_type == "code":
                 self._truncate(notes, cell)
-                if is_grade_cell(cell):
+                if cells.is_grade(cell):
                     self._score_grade_cell(notes, cell, tainted_from)
                 self._note_limits(notes, cell, index)
-            cells.append(cell)
-        nb.cells = cells
+            kept.append(cell)
+        nb.cells = kept
         if notes.flags:
             kinds = sorted({f["kind"] for f in notes.flags})
             notes.reason("integrity flag (" + ", ".join(kinds) + " check)")
@@ -332,9 +323,9 @@ class FinalizeGrading(NbGraderPreprocessor):
     def _runtime_finding(notes: GradingRecord, cell) -> str | None:
         """The grade id of ``cell`` if the sentinel reported a finding at its start (flagged)."""
         ran = notes.ran(cell)
-        if not (notes.token and is_grade_cell(cell) and ran in (True, "died")):
+        if not (notes.token and cells.is_grade(cell) and ran in (True, "died")):
             return None
-        label = _nbgrader(cell)["grade_id"]
+        label = cells.grade_id(cell)
         found = integrity.parse_check(cell.get("outputs", []), notes.token)
         if found is None and ran is True:  # a dead kernel may not have sent it
             found = ["the integrity check could not run (output suppressed or machinery replaced)"]
@@ -346,7 +337,7 @@ class FinalizeGrading(NbGraderPreprocessor):
     def _score_grade_cell(self, notes: GradingRecord, cell, tainted_from: str | None) -> None:
         """A failure in a grade cell that did not run, uses a name not the student's own, or
         ran after a runtime integrity finding."""
-        gid = _nbgrader(cell)["grade_id"]
+        gid = cells.grade_id(cell)
         not_own = notes.not_own.get(gid)
         if notes.ran(cell) not in (True, "died"):
             self._fail(cell, "NotRun", "this test did not run (the kernel stopped before it)")
@@ -363,7 +354,7 @@ class FinalizeGrading(NbGraderPreprocessor):
     def _note_limits(notes: GradingRecord, cell, index: int) -> None:
         """A reason for each timeout or memory error in a code cell."""
         what = {"CellTimeoutError": "timeout", "MemoryError": "memory limit"}
-        label = _nbgrader(cell).get("grade_id") or f"cell {index}"
+        label = cells.grade_id(cell) or f"cell {index}"
         for out in cell.outputs:
             if out.get("output_type") == "error" and out.get("ename") in what:
                 notes.reason(f"{what[out['ename']]} in {label}")

@@ -146,6 +146,10 @@ def bwrap_argv(kernel_argv: list[str], cwd: str, settings: SandboxSettings, zygo
         for path in ["/dev", *sorted(set(settings.hide), key=len)]:
             if os.path.isdir(path):
                 argv += ["--remount-ro", path]
+    if not zygote:
+        # bubblewrap started by root keeps every capability for what it runs: a kernel could
+        # unmount what hides the course. The zygote needs them to build its children's sandboxes.
+        argv += ["--cap-drop", "ALL"]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent",
              "--chdir", cwd, "--unsetenv", "JPY_PARENT_PID"]
     return argv + ["--", *kernel_argv]

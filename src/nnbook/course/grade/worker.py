@@ -50,7 +50,7 @@ class Settings:
     results: Path | None = None  # where finished results go (default .grading/<a>/results)
     template: Path | None = None  # the gradebook snapshot each grading starts from
     render_figures: bool = False  # render matplotlib figures in the kernel (slower)
-    fork_server: bool = True  # bwrap: fork kernels from a pre-imported zygote (grade.forkserver)
+    fork_server: bool = False  # bwrap: fork kernels from a pre-imported zygote (grade.forkserver; opt-in, see the threat model)
 
     @property
     def results_dir(self) -> Path:

@@ -28,7 +28,7 @@ from traitlets.config import Config
 
 from nnbook.course.grade import limits
 from nnbook.course.grade.gradebook import db_url
-from nnbook.course.grade.preprocessors import is_grade_cell
+from nnbook.kit.cells import is_grade
 from nnbook.course.state import GradingState
 
 MAX_MESSAGE = limits.MAX_FEEDBACK_MESSAGE_CHARS
@@ -42,7 +42,7 @@ class BlankTestSources(NbGraderPreprocessor):
     """Grade cells show their name and their messages, never their source."""
 
     def preprocess_cell(self, cell, resources, index):
-        if not is_grade_cell(cell):
+        if not is_grade(cell):
             return cell, resources
         cell.source = f"# test cell {cell.metadata['nbgrader'].get('grade_id', '')}: its code is not shown"
         kept = []

@@ -1,5 +1,5 @@
-"""The adversarial class of ``test_grading_trust.py`` graded again with a new bubblewrap
-sandbox per kernel (``grade --no-fork-server``): every promise holds in both kernel modes
+"""The adversarial class of ``test_grading_trust.py`` graded again with kernels forked from
+each worker's fork server (``grade --fork-server``): every promise holds in both kernel modes
 (issue 24). Each test of that module runs here on this module's ``graded``.
 """
 
@@ -19,7 +19,7 @@ def graded(tmp_path_factory):
 
     def cli(*args, **kwargs):
         if args and args[0] == "grade":
-            args = (*args, "--no-fork-server")
+            args = (*args, "--fork-server")
         return forked_cli(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -27,7 +27,8 @@ def graded(tmp_path_factory):
         yield trust.graded.__wrapped__(tmp_path_factory)
 
 
-def test_every_kernel_was_forked_from_a_fork_server(graded):
-    # replaces the forked run's test of the same name: here no kernel is forked
+def test_every_kernel_ran_as_this_module_asked(graded):
+    # replaces the default run's test of the same name: here every kernel is forked, with no
+    # silent fallback to a new sandbox
     kinds = {student: trust.done(graded, student).get("kernel") for student in trust.EXPECTED}
-    assert set(kinds.values()) == {"bwrap"}, kinds
+    assert set(kinds.values()) == {"forked"}, kinds
