@@ -55,6 +55,24 @@ def _as_float_array(values) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def _padded_range(values, margin: float, resolution: int):
+    """``resolution`` points spanning ``values`` with ``margin`` of their range on each side."""
+    pad = margin * (np.ptp(values) or 1.0)
+    return np.linspace(values.min() - pad, values.max() + pad, resolution)
+
+
+def _outputs_on_grid(predict_fn: Callable, gx, gy):
+    """``predict_fn`` on every grid point, shaped like the grid: the argmax class for (M, C)
+    scores, else the (M,) values as they are."""
+    out = _as_float_array(predict_fn(np.column_stack([gx.ravel(), gy.ravel()])))
+    if out.ndim == 2 and out.shape[1] > 1:
+        out = out.argmax(axis=1).astype(np.float64)
+    out = out.reshape(-1)
+    if out.size != gx.size:
+        raise ValueError(f"predict_fn returned {out.size} values for {gx.size} points")
+    return out.reshape(gx.shape)
+
+
 def plot_decision_boundary(
     predict_fn: Callable,
     X,
@@ -80,21 +98,11 @@ def plot_decision_boundary(
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary needs 2-D inputs X of shape (N, 2), got {X.shape}")
     fig, ax = _new_axes(ax)
-    pad_x = margin * (np.ptp(X[:, 0]) or 1.0)
-    pad_y = margin * (np.ptp(X[:, 1]) or 1.0)
-    xs = np.linspace(X[:, 0].min() - pad_x, X[:, 0].max() + pad_x, resolution)
-    ys = np.linspace(X[:, 1].min() - pad_y, X[:, 1].max() + pad_y, resolution)
+    xs, ys = (_padded_range(X[:, k], margin, resolution) for k in (0, 1))
     gx, gy = np.meshgrid(xs, ys)
-    out = _as_float_array(predict_fn(np.column_stack([gx.ravel(), gy.ravel()])))
-
     classes = np.unique(y)
-    if out.ndim == 2 and out.shape[1] > 1:
-        out = out.argmax(axis=1).astype(np.float64)
-    out = out.reshape(-1)
-    if out.size != gx.size:
-        raise ValueError(f"predict_fn returned {out.size} values for {gx.size} points")
-    is_labels = np.allclose(out, np.round(out)) and len(np.unique(out)) <= max(len(classes), 2)
-    Z = out.reshape(gx.shape)
+    Z = _outputs_on_grid(predict_fn, gx, gy)
+    is_labels = np.allclose(Z, np.round(Z)) and len(np.unique(Z)) <= max(len(classes), 2)
 
     # Colours follow the position of a class among all values seen, so a region
     # and the points of the same class always share colour (labels may be -1/+1).

@@ -218,14 +218,17 @@ def _assignment_arg(sp, **kw) -> None:
     sp.add_argument("assignment", help="assignment id, e.g. ch01 (as released)", **kw)
 
 
+def _timezone_arg(sp, what: str) -> None:
+    sp.add_argument("--timezone", metavar="TZ",
+                    help=f"time zone {what}: an IANA name such as Europe/Berlin (default: this machine's)")
+
+
 def _add_due(sub) -> None:
     d = sub.add_parser("due", help="set an assignment's due date (late penalties: nbgrader_config.py's "
                                    "LateSubmissionPlugin)")
     _assignment_arg(d)
     d.add_argument("when", help="the due date and time, ISO 8601: 2026-12-10T23:59 (or with an offset, +01:00)")
-    d.add_argument("--timezone", metavar="TZ",
-                   help="time zone of WHEN when it has no offset, an IANA name such as Europe/Berlin "
-                        "(default: this machine's)")
+    _timezone_arg(d, "of WHEN when it has no offset")
     _course_arg(d)
     d.set_defaults(func=_cmd_due)
 
@@ -234,9 +237,8 @@ def _add_collect(sub) -> None:
     c = sub.add_parser("collect", help="import a folder of submissions into <course>/submitted/")
     _assignment_arg(c)
     c.add_argument("inbox", type=Path, help="folder with <student>.ipynb files and/or LMS zips")
-    c.add_argument("--timezone", metavar="TZ",
-                   help="time zone of the zip entries' times (zips store local times without a zone), an IANA "
-                        "name such as Europe/Berlin (default: this machine's); the times feed late penalties")
+    _timezone_arg(c, "of the zip entries' times (zips store local times without a zone; the times feed late "
+                     "penalties)")
     _course_arg(c)
     c.set_defaults(func=_cmd_collect)
 

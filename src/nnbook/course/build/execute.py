@@ -61,8 +61,10 @@ def _execute(cache, uri: str, timeout: int) -> str | None:
         client.execute()
     except (CellExecutionError, CellTimeoutError):
         return traceback.format_exc()
-    cache.cache_notebook_bundle(CacheBundleIn(nb, uri, data={"execution_seconds": time.perf_counter() - started}),
+    seconds = time.perf_counter() - started
+    cache.cache_notebook_bundle(CacheBundleIn(nb, uri, data={"execution_seconds": seconds}),
                                 check_validity=False, overwrite=True)
+    print(f"[nnbook] executed {Path(uri).name} in {seconds:.1f} s", flush=True)  # the 60 s budget (CONVENTIONS.md)
     return None
 
 
