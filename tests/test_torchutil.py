@@ -31,6 +31,19 @@ def test_seed_everything_repeats_all_generators():
         torchutil.seed_everything(1.5)
 
 
+def test_seed_everything_sets_torchs_deterministic_flags_without_loading_its_compiler():
+    # torch.use_deterministic_algorithms imports torch._inductor (2 s per grading kernel);
+    # seed_everything sets the same flags, the compiler's through its environment variable
+    pytest.importorskip("torch")
+    code = ("import os, sys, torch, nnbook.torchutil as t; os.environ.pop('TORCHINDUCTOR_DETERMINISTIC', None); "
+            "t.seed_everything(0); loaded = 'torch._inductor' in sys.modules; "
+            "import torch._inductor.config as c; "
+            "print(loaded, torch.are_deterministic_algorithms_enabled(), "
+            "torch.is_deterministic_algorithms_warn_only_enabled(), c.deterministic)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True", "True"]
+
+
 def test_get_device_default_and_override(monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.delenv("NNBOOK_DEVICE", raising=False)

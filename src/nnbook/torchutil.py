@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 
@@ -36,10 +37,24 @@ def seed_everything(seed: int) -> np.random.Generator:
     import torch
 
     torch.manual_seed(seed)  # seeds every CUDA device as well
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    _use_deterministic_algorithms(torch)
     if hasattr(torch.backends, "cudnn"):
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels nondeterministically
     return np.random.default_rng(seed)
+
+
+def _use_deterministic_algorithms(torch) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import of
+    ``torch._inductor`` (and with it TorchDynamo: 2 s, more than importing torch) when the
+    compiler is not loaded yet: the compiler's own deterministic flag is then set through
+    its environment variable, which it reads when it is first imported. Same flags either
+    way (tests/test_torchutil.py); the public call when torch lacks the direct one."""
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if "torch._inductor.config" in sys.modules or set_flag is None:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return
+    os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+    set_flag(True, warn_only=True)
 
 
 def get_device():

@@ -371,6 +371,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"nnbook fork server: not preloaded: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if "matplotlib" in sys.modules:
         import matplotlib.font_manager  # noqa: F401  (the font list, built once per worker)
+    if "torch" in sys.modules:
+        # torch imports it (and sympy: 0.5 s) at the first backward given a gradient tensor
+        import torch.fx.experimental.symbolic_shapes  # noqa: F401
     _Zygote(argv[0]).serve()
 
 
