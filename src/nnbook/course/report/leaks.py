@@ -22,11 +22,12 @@ from pathlib import Path
 
 import nbformat
 
+from nnbook.kit import cells
+
 MIN_CHARS = 16
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
-REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-           ("<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"))
+REGIONS = (cells.SOLUTION_MARKERS, cells.HIDDEN_MARKERS)  # anywhere in a line, as nbgrader finds them
 
 
 @dataclass(frozen=True)
