@@ -80,7 +80,7 @@ def _cmd_release(args) -> None:
 def _cmd_due(args) -> None:
     from datetime import datetime
 
-    from nnbook.course.grade.collect import zone
+    from nnbook.course.grade.collect import local_time, zone
 
     course = _course(args)
     _released(course, args.assignment)
@@ -89,10 +89,7 @@ def _cmd_due(args) -> None:
     except ValueError:
         raise CourseError(f"cannot read the date {args.when!r}: write it as 2026-12-10T23:59 "
                           "(a time zone from --timezone, or this machine's)") from None
-    if when.tzinfo is None:
-        tz = zone(args.timezone)
-        when = when.astimezone() if tz is None else when.replace(tzinfo=tz)
-    utc = assignments.set_due_date(course, args.assignment, when)
+    utc = assignments.set_due_date(course, args.assignment, local_time(when, zone(args.timezone)))
     print(f"[nnbook] {args.assignment} is due {utc:%Y-%m-%d %H:%M} UTC")
 
 

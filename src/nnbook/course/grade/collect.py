@@ -238,10 +238,13 @@ def zone(name: str | None) -> tzinfo | None:
         raise CourseError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC") from None
 
 
-def local_time(date_time: tuple, tz: tzinfo | None) -> datetime:
-    """A zip entry's time (local, without a zone) read in ``tz`` (None: this machine's zone,
-    with its daylight-saving rules on that date)."""
-    naive = datetime(*date_time)
+def local_time(when: tuple | datetime, tz: tzinfo | None) -> datetime:
+    """A local time without a zone (a zip entry's ``date_time`` tuple, or a naive datetime)
+    read in ``tz`` (None: this machine's zone, with its daylight-saving rules on that date);
+    an aware datetime is returned as it is."""
+    naive = when if isinstance(when, datetime) else datetime(*when)
+    if naive.tzinfo is not None:
+        return naive
     return naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
 
 
